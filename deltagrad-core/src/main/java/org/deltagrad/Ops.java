@@ -1,0 +1,565 @@
+package org.deltagrad;
+
+import static org.deltagrad.autograd.Node.record;
+
+import java.util.Arrays;
+import java.util.List;
+
+import org.deltagrad.autograd.Autograd;
+import org.deltagrad.kernels.Elementwise;
+import org.deltagrad.kernels.Elementwise.Binary;
+import org.deltagrad.kernels.Elementwise.Unary;
+import org.deltagrad.kernels.Gemm;
+
+/**
+ * The differentiable primitives: each one's forward kernel call and, right beside it, its backward rule,
+ * written with the same differentiable tensor ops (so gradients of gradients come for free). Everything
+ * else in {@link Tensor} is composed from these. Gradients of broadcast inputs are reduced by the engine,
+ * so a rule may return a gradient of the output's shape.
+ */
+final class Ops {
+    private Ops() {}
+
+    private static Tensor[] grads(Tensor... g) {
+        return g;
+    }
+
+    private static Tensor[] saved(Tensor... t) {
+        return t;
+    }
+
+    // ---------------------------------------------------------------- element-wise, one input
+
+    static Tensor neg(Tensor x) {
+        return record("neg", (g, n) -> grads(g.neg()), unary(Unary.NEG, x, 0, 0), null, x);
+    }
+
+    static Tensor exp(Tensor x) {
+        Tensor y = unary(Unary.EXP, x, 0, 0);
+        return record("exp", (g, n) -> grads(g.mul(n.saved(0))), y, saved(y), x);
+    }
+
+    static Tensor log(Tensor x) {
+        return record("log", (g, n) -> grads(g.div(n.saved(0))), unary(Unary.LOG, x, 0, 0), saved(x), x);
+    }
+
+    static Tensor sqrt(Tensor x) {
+        Tensor y = unary(Unary.SQRT, x, 0, 0);
+        return record("sqrt", (g, n) -> grads(g.div(n.saved(0).mul(2))), y, saved(y), x);
+    }
+
+    static Tensor abs(Tensor x) {
+        return record("abs", (g, n) -> grads(g.mul(n.saved(0).sign())), unary(Unary.ABS, x, 0, 0), saved(x), x);
+    }
+
+    static Tensor tanh(Tensor x) {
+        Tensor y = unary(Unary.TANH, x, 0, 0);
+        return record("tanh", (g, n) -> {
+            Tensor t = n.saved(0);
+            return grads(g.mul(t.mul(t).neg().add(1)));
+        }, y, saved(y), x);
+    }
+
+    static Tensor sigmoid(Tensor x) {
+        Tensor y = unary(Unary.SIGMOID, x, 0, 0);
+        return record("sigmoid", (g, n) -> {
+            Tensor s = n.saved(0);
+            return grads(g.mul(s.mul(s.neg().add(1))));
+        }, y, saved(y), x);
+    }
+
+    static Tensor relu(Tensor x) {
+        return record("relu", (g, n) -> grads(g.mul(n.saved(0).step())), unary(Unary.RELU, x, 0, 0), saved(x), x);
+    }
+
+    static Tensor sin(Tensor x) {
+        return record("sin", (g, n) -> grads(g.mul(n.saved(0).cos())), unary(Unary.SIN, x, 0, 0), saved(x), x);
+    }
+
+    static Tensor cos(Tensor x) {
+        return record("cos", (g, n) -> grads(g.mul(n.saved(0).sin()).neg()), unary(Unary.COS, x, 0, 0), saved(x), x);
+    }
+
+    /** x^p for a constant p: d/dx = p·x^(p−1). */
+    static Tensor pow(Tensor x, double p) {
+        return record("pow", (g, n) -> grads(p == 2 ? g.mul(n.saved(0)).mul(2) : g.mul(n.saved(0).pow(p - 1)).mul(p)),
+                unary(Unary.POW, x, p, 0), saved(x), x);
+    }
+
+    /** clamp to [lo, hi]: the gradient passes where lo ≤ x ≤ hi (PyTorch's convention at the edges). */
+    static Tensor clamp(Tensor x, double lo, double hi) {
+        return record("clamp", (g, n) -> {
+            Tensor v = n.saved(0);
+            return grads(g.mul(v.ge(lo).mul(v.le(hi))));
+        }, unary(Unary.CLAMP, x, lo, hi), saved(x), x);
+    }
+
+    /** Casts to another dtype; the engine casts the gradient back to the input's dtype. */
+    static Tensor to(Tensor x, DType dtype) {
+        if (x.dtype == dtype) return x;
+        return record("to", (g, n) -> grads(g), copy(x, dtype), null, x);
+    }
+
+    /** A fresh contiguous copy (clone). */
+    static Tensor copy(Tensor x) {
+        return record("copy", (g, n) -> grads(g), copy(x, x.dtype), null, x);
+    }
+
+    // ---------------------------------------------------------------- element-wise, two inputs
+
+    static Tensor add(Tensor a, Tensor b) {
+        return record("add", (g, n) -> grads(g, g), binary("add", Binary.ADD, a, b), null, a, b);
+    }
+
+    static Tensor sub(Tensor a, Tensor b) {
+        return record("sub", (g, n) -> grads(g, n.needsInputGrad(1) ? g.neg() : null), binary("sub", Binary.SUB, a, b), null, a, b);
+    }
+
+    static Tensor mul(Tensor a, Tensor b) {
+        return record("mul", (g, n) -> grads(
+                n.needsInputGrad(0) ? g.mul(n.saved(1)) : null,
+                n.needsInputGrad(1) ? g.mul(n.saved(0)) : null), binary("mul", Binary.MUL, a, b), saved(a, b), a, b);
+    }
+
+    static Tensor div(Tensor a, Tensor b) {
+        return record("div", (g, n) -> {
+            Tensor den = n.saved(1);
+            return grads(n.needsInputGrad(0) ? g.div(den) : null,
+                    n.needsInputGrad(1) ? g.mul(n.saved(0)).div(den.mul(den)).neg() : null);
+        }, binary("div", Binary.DIV, a, b), saved(a, b), a, b);
+    }
+
+    /** a^b with a tensor exponent: ∂/∂a = b·a^(b−1), ∂/∂b = a^b·ln a. */
+    static Tensor pow(Tensor a, Tensor b) {
+        Tensor y = binary("pow", Binary.POW, a, b);
+        return record("pow", (g, n) -> {
+            Tensor base = n.saved(0), e = n.saved(1);
+            return grads(n.needsInputGrad(0) ? g.mul(e).mul(base.pow(e.sub(1))) : null,
+                    n.needsInputGrad(1) ? g.mul(n.saved(2)).mul(base.log()) : null);
+        }, y, saved(a, b, y), a, b);
+    }
+
+    /** where(cond, a, b): the condition is a constant mask; each branch gets the gradient where it was chosen. */
+    static Tensor where(Tensor cond, Tensor a, Tensor b) {
+        DType dt = resultType(a, b);
+        int[] shape = Shapes.broadcast("where", Shapes.broadcast("where", cond.shape, a.shape), b.shape);
+        Tensor out = Tensor.empty(dt, shape);
+        Tensor c = cond, x = a.dtype == dt ? a : copy(a, dt), y = b.dtype == dt ? b : copy(b, dt);
+        Shapes.RowCursor rows = new Shapes.RowCursor(shape, new int[][] {
+                Shapes.broadcastStrides(c.shape, c.strides, shape), Shapes.broadcastStrides(x.shape, x.strides, shape),
+                Shapes.broadcastStrides(y.shape, y.strides, shape), out.strides}, new int[] {c.offset, x.offset, y.offset, 0});
+        int sc = rows.innerStride(0), sx = rows.innerStride(1), sy = rows.innerStride(2);
+        for (int r = 0; r < rows.rows; r++, rows.next()) {
+            int oc = rows.offset(0), ox = rows.offset(1), oy = rows.offset(2), oo = rows.offset(3);
+            for (int j = 0; j < rows.inner; j++) {
+                boolean pick = c.storage.get(oc + j * sc) != 0;
+                out.storage.set(oo + j, pick ? x.storage.get(ox + j * sx) : y.storage.get(oy + j * sy));
+            }
+        }
+        Tensor mask = cond.detach();
+        return record("where", (g, n) -> {
+            Tensor zero = Tensor.scalar(0, g.dtype);
+            return grads(n.needsInputGrad(0) ? Tensor.where(mask, g, zero) : null,
+                    n.needsInputGrad(1) ? Tensor.where(mask, zero, g) : null);
+        }, out, null, a, b);
+    }
+
+    // ---------------------------------------------------------------- reductions and shapes
+
+    /** Sum over the given (distinct, resolved) axes; the gradient is the output's gradient broadcast back. */
+    static Tensor sum(Tensor x, int[] axes, boolean keepDim) {
+        int[] keptShape = x.shape.clone();
+        for (int a : axes) keptShape[a] = 1;
+        Tensor out = sumKernel(x, keptShape);
+        if (!keepDim) out = out.reshapeView(dropAxes(x.shape, axes));
+        int[] inShape = x.shape;
+        return record("sum", (g, n) -> grads(g.reshape(keptShape).expand(inShape)), out, null, x);
+    }
+
+    /** A view that repeats size-1 dimensions (stride 0); the engine sums the gradient back. */
+    static Tensor expand(Tensor x, int[] shape) {
+        int[] target = Shapes.broadcast("expand", x.shape, shape);
+        if (!Arrays.equals(target, shape)) {
+            throw new IllegalArgumentException("expand: cannot expand shape " + Shapes.str(x.shape) + " to " + Shapes.str(shape));
+        }
+        if (Arrays.equals(x.shape, shape)) return x;
+        Tensor v = new Tensor(x.storage, shape.clone(), Shapes.broadcastStrides(x.shape, x.strides, shape), x.offset);
+        return record("expand", (g, n) -> grads(g), v, null, x);
+    }
+
+    static Tensor reshape(Tensor x, int[] shape) {
+        Tensor v = x.isContiguous() ? x.reshapeView(shape) : copy(x.detach(), x.dtype).reshapeView(shape);
+        int[] inShape = x.shape;
+        return record("reshape", (g, n) -> grads(g.reshape(inShape)), v, null, x);
+    }
+
+    static Tensor permute(Tensor x, int[] perm) {
+        int rank = x.shape.length;
+        if (perm.length != rank) {
+            throw new IllegalArgumentException("permute: " + perm.length + " axes given for a tensor of rank " + rank);
+        }
+        int[] shape = new int[rank], strides = new int[rank], inverse = new int[rank];
+        boolean[] used = new boolean[rank];
+        for (int i = 0; i < rank; i++) {
+            int a = Shapes.axis("permute", perm[i], rank);
+            if (used[a]) throw new IllegalArgumentException("permute: axis " + a + " repeated in " + Arrays.toString(perm));
+            used[a] = true;
+            shape[i] = x.shape[a];
+            strides[i] = x.strides[a];
+            inverse[a] = i;
+        }
+        Tensor v = new Tensor(x.storage, shape, strides, x.offset);
+        return record("permute", (g, n) -> grads(g.permute(inverse)), v, null, x);
+    }
+
+    /** A view of {@code length} entries along {@code axis} starting at {@code start}. */
+    static Tensor narrow(Tensor x, int axis, int start, int length) {
+        int a = Shapes.axis("narrow", axis, x.shape.length);
+        if (start < 0 || length < 0 || start + length > x.shape[a]) {
+            throw new IllegalArgumentException("narrow: range [" + start + ", " + (start + length) + ") is outside axis "
+                    + a + " of size " + x.shape[a] + " (shape " + Shapes.str(x.shape) + ")");
+        }
+        int[] shape = x.shape.clone();
+        shape[a] = length;
+        Tensor v = new Tensor(x.storage, shape, x.strides.clone(), x.offset + start * x.strides[a]);
+        int[] inShape = x.shape;
+        return record("narrow", (g, n) -> grads(embed(g, a, start, inShape)), v, null, x);
+    }
+
+    /** The adjoint of narrow: zeros of {@code shape} with {@code x} written at [start, start+len) along axis. */
+    static Tensor embed(Tensor x, int axis, int start, int[] shape) {
+        Tensor out = Tensor.zeros(x.dtype, shape);
+        copyInto(x, out.narrowView(axis, start, x.shape[axis]));
+        int len = x.shape[axis];
+        return record("embed", (g, n) -> grads(g.narrow(axis, start, len)), out, null, x);
+    }
+
+    static Tensor concat(List<Tensor> parts, int axis) {
+        if (parts.isEmpty()) throw new IllegalArgumentException("concat: no tensors given");
+        Tensor first = parts.get(0);
+        int rank = first.shape.length;
+        int a = Shapes.axis("concat", axis, rank);
+        int[] shape = first.shape.clone();
+        shape[a] = 0;
+        DType dt = first.dtype;
+        for (Tensor t : parts) {
+            boolean ok = t.shape.length == rank;
+            for (int d = 0; ok && d < rank; d++) ok = d == a || t.shape[d] == first.shape[d];
+            if (!ok) {
+                throw new IllegalArgumentException("concat: shapes " + Shapes.str(first.shape) + " and " + Shapes.str(t.shape)
+                        + " differ outside axis " + a);
+            }
+            shape[a] += t.shape[a];
+            dt = DType.promote(dt, t.dtype);
+        }
+        Tensor out = Tensor.empty(dt, shape);
+        int[] starts = new int[parts.size()], lengths = new int[parts.size()];
+        int at = 0;
+        for (int i = 0; i < parts.size(); i++) {
+            Tensor t = parts.get(i);
+            starts[i] = at;
+            lengths[i] = t.shape[a];
+            copyInto(t, out.narrowView(a, at, lengths[i]));
+            at += lengths[i];
+        }
+        return record("concat", (g, n) -> {
+            Tensor[] gs = new Tensor[starts.length];
+            for (int i = 0; i < gs.length; i++) if (n.needsInputGrad(i)) gs[i] = g.narrow(a, starts[i], lengths[i]);
+            return gs;
+        }, out, null, parts.toArray(new Tensor[0]));
+    }
+
+    /** out[i][j][k] = x[index[i][j][k]][j][k] for axis 0 (and likewise along other axes), as in PyTorch. */
+    static Tensor gather(Tensor x, int axis, Tensor index) {
+        int a = Shapes.axis("gather", axis, x.shape.length);
+        if (index.shape.length != x.shape.length) {
+            throw new IllegalArgumentException("gather: index has shape " + Shapes.str(index.shape) + " but input has shape "
+                    + Shapes.str(x.shape) + "; they must have the same rank");
+        }
+        int[] idx = indices("gather", index, x.shape[a]);
+        for (int d = 0; d < x.shape.length; d++) {
+            if (d != a && index.shape[d] > x.shape[d]) {
+                throw new IllegalArgumentException("gather: index shape " + Shapes.str(index.shape) + " exceeds input shape "
+                        + Shapes.str(x.shape) + " at dimension " + d);
+            }
+        }
+        Tensor out = Tensor.empty(x.dtype, index.shape);
+        forEachIndexed(index.shape, (i, coord) -> {
+            int off = x.offset;
+            for (int d = 0; d < coord.length; d++) off += (d == a ? idx[i] : coord[d]) * x.strides[d];
+            out.storage.set(i, x.storage.get(off));
+        });
+        Tensor idxConst = index.detach();
+        int[] inShape = x.shape;
+        return record("gather", (g, n) -> grads(scatterAdd(g, a, idxConst, inShape)), out, null, x);
+    }
+
+    /** The adjoint of gather: zeros of {@code shape}, then out[index[i]] += src[i] along axis. */
+    static Tensor scatterAdd(Tensor src, int axis, Tensor index, int[] shape) {
+        int[] idx = indices("scatterAdd", index, shape[axis]);
+        Tensor out = Tensor.zeros(src.dtype, shape);
+        Tensor s = src.contiguous();
+        forEachIndexed(index.shape, (i, coord) -> {
+            int off = 0;
+            for (int d = 0; d < coord.length; d++) off += (d == axis ? idx[i] : coord[d]) * out.strides[d];
+            out.storage.set(off, out.storage.get(off) + s.storage.get(s.offset + i));
+        });
+        Tensor idxConst = index.detach();
+        return record("scatterAdd", (g, n) -> grads(g.gather(axis, idxConst)), out, null, src);
+    }
+
+    /** Matrix product over the last two axes, batch axes broadcast. Transposed views go to GEMM as flags. */
+    static Tensor matmul(Tensor a, Tensor b) {
+        Tensor out = matmulKernel(a, b);
+        return record("matmul", (g, n) -> grads(
+                n.needsInputGrad(0) ? g.matmul(n.saved(1).transpose(-1, -2)) : null,
+                n.needsInputGrad(1) ? n.saved(0).transpose(-1, -2).matmul(g) : null), out, saved(a, b), a, b);
+    }
+
+    // ================================================================ kernels glue (no graph)
+
+    static Tensor unary(Unary op, Tensor x, double p, double q) {
+        Tensor c = x.contiguousData();
+        Tensor out = Tensor.empty(x.dtype, x.shape);
+        int n = out.numel();
+        if (x.dtype == DType.FLOAT32) Elementwise.unary(op, p, q, c.storage.f, c.offset, out.storage.f, 0, n);
+        else Elementwise.unary(op, p, q, c.storage.d, c.offset, out.storage.d, 0, n);
+        return out;
+    }
+
+    /** PyTorch's rule: a 0-dim operand does not widen a dimensioned one; otherwise the wider type wins. */
+    static DType resultType(Tensor a, Tensor b) {
+        if (a.shape.length == 0 && b.shape.length > 0) return b.dtype;
+        if (b.shape.length == 0 && a.shape.length > 0) return a.dtype;
+        return DType.promote(a.dtype, b.dtype);
+    }
+
+    static Tensor binary(String name, Binary op, Tensor a, Tensor b) {
+        DType dt = resultType(a, b);
+        if (a.dtype != dt) a = copy(a, dt);
+        if (b.dtype != dt) b = copy(b, dt);
+        int[] shape = Arrays.equals(a.shape, b.shape) ? a.shape : Shapes.broadcast(name, a.shape, b.shape);
+        Tensor out = Tensor.empty(dt, shape);
+        int n = out.numel();
+        if (n == 0) return out;
+        if (a.isContiguous() && b.isContiguous() && (Arrays.equals(a.shape, b.shape) || (b.numel() == 1 && Arrays.equals(a.shape, shape)))) {
+            int sb = b.numel() == 1 && n > 1 ? 0 : 1;
+            if (dt == DType.FLOAT32) Elementwise.binary(op, a.storage.f, a.offset, 1, b.storage.f, b.offset, sb, out.storage.f, 0, n);
+            else Elementwise.binary(op, a.storage.d, a.offset, 1, b.storage.d, b.offset, sb, out.storage.d, 0, n);
+            return out;
+        }
+        Shapes.RowCursor rows = new Shapes.RowCursor(shape, new int[][] {
+                Shapes.broadcastStrides(a.shape, a.strides, shape), Shapes.broadcastStrides(b.shape, b.strides, shape)},
+                new int[] {a.offset, b.offset});
+        int sa = rows.innerStride(0), sb = rows.innerStride(1), inner = rows.inner;
+        for (int r = 0, oo = 0; r < rows.rows; r++, rows.next(), oo += inner) {
+            if (dt == DType.FLOAT32) Elementwise.binary(op, a.storage.f, rows.offset(0), sa, b.storage.f, rows.offset(1), sb, out.storage.f, oo, inner);
+            else Elementwise.binary(op, a.storage.d, rows.offset(0), sa, b.storage.d, rows.offset(1), sb, out.storage.d, oo, inner);
+        }
+        return out;
+    }
+
+    /** A contiguous copy of x in the given dtype. */
+    static Tensor copy(Tensor x, DType dtype) {
+        Tensor out = Tensor.empty(dtype, x.shape);
+        copyInto(x, out);
+        return out;
+    }
+
+    /** Writes src (broadcast to dst's shape) into the view dst, converting the dtype if needed. */
+    static void copyInto(Tensor src, Tensor dst) {
+        if (dst.numel() == 0) return;
+        int[] shape = dst.shape;
+        Shapes.RowCursor rows = new Shapes.RowCursor(shape, new int[][] {
+                Shapes.broadcastStrides(src.shape, src.strides, shape), dst.strides}, new int[] {src.offset, dst.offset});
+        int ss = rows.innerStride(0), ds = rows.innerStride(1), inner = rows.inner;
+        Storage s = src.storage, d = dst.storage;
+        for (int r = 0; r < rows.rows; r++, rows.next()) {
+            int so = rows.offset(0), o = rows.offset(1);
+            if (s.f != null && d.f != null) {
+                if (ss == 1 && ds == 1) System.arraycopy(s.f, so, d.f, o, inner);
+                else for (int j = 0; j < inner; j++) d.f[o + j * ds] = s.f[so + j * ss];
+            } else if (s.d != null && d.d != null) {
+                if (ss == 1 && ds == 1) System.arraycopy(s.d, so, d.d, o, inner);
+                else for (int j = 0; j < inner; j++) d.d[o + j * ds] = s.d[so + j * ss];
+            } else {
+                for (int j = 0; j < inner; j++) d.set(o + j * ds, s.get(so + j * ss));
+            }
+        }
+    }
+
+    /** Sums x into a new contiguous tensor of keptShape (x's shape with reduced axes set to 1). */
+    static Tensor sumKernel(Tensor x, int[] keptShape) {
+        Tensor out = Tensor.zeros(x.dtype, keptShape);
+        if (x.numel() == 0) return out;
+        int[] outStrides = out.strides.clone();
+        for (int d = 0; d < keptShape.length; d++) if (keptShape[d] == 1 && x.shape[d] != 1) outStrides[d] = 0;
+        Shapes.RowCursor rows = new Shapes.RowCursor(x.shape, new int[][] {x.strides, outStrides}, new int[] {x.offset, 0});
+        int sx = rows.innerStride(0), so = rows.innerStride(1), inner = rows.inner;
+        float[] xf = x.storage.f, of = out.storage.f;
+        double[] xd = x.storage.d, od = out.storage.d;
+        for (int r = 0; r < rows.rows; r++, rows.next()) {
+            int xo = rows.offset(0), oo = rows.offset(1);
+            if (so == 0) { // the last axis is reduced: one dot-like accumulation per row, in double
+                double acc = 0;
+                if (xf != null) { for (int j = 0; j < inner; j++) acc += xf[xo + j * sx]; of[oo] += (float) acc; }
+                else { for (int j = 0; j < inner; j++) acc += xd[xo + j * sx]; od[oo] += acc; }
+            } else if (xf != null) {
+                if (sx == 1) { for (int j = 0; j < inner; j++) of[oo + j] += xf[xo + j]; }
+                else { for (int j = 0; j < inner; j++) of[oo + j] += xf[xo + j * sx]; }
+            } else {
+                for (int j = 0; j < inner; j++) od[oo + j] += xd[xo + j * sx];
+            }
+        }
+        return out;
+    }
+
+    /** Index of the largest entry along axis (the first one on ties; NaN counts as largest), keepDim shape. */
+    static Tensor argExtreme(Tensor x, int axis, boolean max) {
+        int a = Shapes.axis(max ? "argmax" : "argmin", axis, x.shape.length);
+        if (x.shape[a] == 0) throw new IllegalArgumentException((max ? "argmax" : "argmin") + ": axis " + a + " is empty");
+        int rank = x.shape.length;
+        int[] perm = new int[rank];
+        for (int i = 0, k = 0; i < rank; i++) if (i != a) perm[k++] = i;
+        perm[rank - 1] = a;
+        Tensor v;
+        try (Autograd.Scope s = Autograd.noGrad()) {
+            v = x.detach().permute(perm);
+        }
+        int[] kept = x.shape.clone();
+        kept[a] = 1;
+        Tensor out = Tensor.empty(x.dtype, kept);
+        Shapes.RowCursor rows = new Shapes.RowCursor(v.shape, new int[][] {v.strides}, new int[] {v.offset});
+        int s = rows.innerStride(0);
+        for (int r = 0; r < rows.rows; r++, rows.next()) {
+            int o = rows.offset(0), best = 0;
+            double bv = v.storage.get(o);
+            for (int j = 1; j < rows.inner && !Double.isNaN(bv); j++) {
+                double c = v.storage.get(o + j * s);
+                if (Double.isNaN(c) || (max ? c > bv : c < bv)) {
+                    bv = c;
+                    best = j;
+                }
+            }
+            out.storage.set(r, best);
+        }
+        return out;
+    }
+
+    static Tensor matmulKernel(Tensor a, Tensor b) {
+        if (a.shape.length < 2 || b.shape.length < 2) {
+            throw new IllegalArgumentException("matmul: operands need at least 2 dimensions here, got " + Shapes.str(a.shape)
+                    + " and " + Shapes.str(b.shape));
+        }
+        int ra = a.shape.length, rb = b.shape.length;
+        int m = a.shape[ra - 2], k = a.shape[ra - 1], k2 = b.shape[rb - 2], nn = b.shape[rb - 1];
+        if (k != k2) {
+            throw new IllegalArgumentException("matmul: shapes " + Shapes.str(a.shape) + " and " + Shapes.str(b.shape)
+                    + " are not aligned (" + k + " columns vs " + k2 + " rows)");
+        }
+        DType dt = DType.promote(a.dtype, b.dtype);
+        if (a.dtype != dt) a = copy(a, dt);
+        if (b.dtype != dt) b = copy(b, dt);
+        int[] batch = Shapes.broadcast("matmul", Arrays.copyOf(a.shape, ra - 2), Arrays.copyOf(b.shape, rb - 2));
+        int[] outShape = Arrays.copyOf(batch, batch.length + 2);
+        outShape[batch.length] = m;
+        outShape[batch.length + 1] = nn;
+        Tensor out = Tensor.empty(dt, outShape);
+        if (out.numel() == 0) return out;
+        if (k == 0) return out; // empty sum: zeros (empty() is zero-filled)
+        b = gemmReady(b);
+        // A batch of row-major A matrices times one shared B is a single GEMM with m·batch rows.
+        if (rb == 2 && ra > 2 && a.isContiguous()) {
+            gemm(dt, (int) (a.numel() / k), nn, k, a.storage, a.offset, k, false, b, out.storage, 0);
+            return out;
+        }
+        a = gemmReady(a);
+        int[] sa = Shapes.broadcastStrides(Arrays.copyOf(a.shape, ra - 2), Arrays.copyOf(a.strides, ra - 2), batch);
+        int[] sb = Shapes.broadcastStrides(Arrays.copyOf(b.shape, rb - 2), Arrays.copyOf(b.strides, rb - 2), batch);
+        int count = (int) Shapes.numel(batch);
+        int[] idx = new int[batch.length];
+        int oa = a.offset, ob = b.offset;
+        boolean ta = isTransposed(a);
+        int lda = ta ? a.strides[ra - 1] : a.strides[ra - 2];
+        for (int bi = 0; bi < count; bi++) {
+            gemm(dt, m, nn, k, a.storage, oa, lda, ta, b, out.storage, bi * m * nn);
+            for (int d = batch.length - 1; d >= 0; d--) {
+                oa += sa[d];
+                ob += sb[d];
+                if (++idx[d] < batch[d]) break;
+                oa -= sa[d] * batch[d];
+                ob -= sb[d] * batch[d];
+                idx[d] = 0;
+            }
+            b = new Tensor(b.storage, b.shape, b.strides, ob);
+        }
+        return out;
+    }
+
+    private static void gemm(DType dt, int m, int n, int k, Storage as, int ao, int lda, boolean ta, Tensor b, Storage cs, int co) {
+        int rb = b.shape.length;
+        boolean tb = isTransposed(b);
+        int ldb = tb ? b.strides[rb - 1] : b.strides[rb - 2];
+        if (dt == DType.FLOAT32) Gemm.sgemm(ta, tb, m, n, k, 1f, as.f, ao, lda, b.storage.f, b.offset, ldb, 0f, cs.f, co, n);
+        else Gemm.dgemm(ta, tb, m, n, k, 1d, as.d, ao, lda, b.storage.d, b.offset, ldb, 0d, cs.d, co, n);
+    }
+
+    /** A matrix whose last two axes GEMM can read directly: row-major, or a transposed view of row-major. */
+    private static Tensor gemmReady(Tensor t) {
+        int r = t.shape.length;
+        int cols = t.shape[r - 1];
+        boolean rowMajor = t.strides[r - 1] == 1 && t.strides[r - 2] >= Math.max(cols, 1);
+        if (rowMajor || isTransposed(t)) return t;
+        return copy(t, t.dtype);
+    }
+
+    private static boolean isTransposed(Tensor t) {
+        int r = t.shape.length;
+        int rows = t.shape[r - 2], cols = t.shape[r - 1];
+        return !(t.strides[r - 1] == 1 && t.strides[r - 2] >= Math.max(cols, 1))
+                && t.strides[r - 2] == 1 && t.strides[r - 1] >= Math.max(rows, 1);
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    private static int[] dropAxes(int[] shape, int[] axes) {
+        int[] out = new int[shape.length - axes.length];
+        int k = 0;
+        outer:
+        for (int d = 0; d < shape.length; d++) {
+            for (int a : axes) if (a == d) continue outer;
+            out[k++] = shape[d];
+        }
+        return out;
+    }
+
+    /** The integer values of an index tensor, each checked to lie in [0, size). */
+    private static int[] indices(String op, Tensor index, int size) {
+        double[] v = index.toDoubleArray();
+        int[] out = new int[v.length];
+        for (int i = 0; i < v.length; i++) {
+            int k = (int) v[i];
+            if (k != v[i] || k < 0 || k >= size) {
+                throw new IllegalArgumentException(op + ": index " + v[i] + " is not an integer in [0, " + size + ")");
+            }
+            out[i] = k;
+        }
+        return out;
+    }
+
+    interface IndexedVisitor {
+        void visit(int flat, int[] coord);
+    }
+
+    private static void forEachIndexed(int[] shape, IndexedVisitor v) {
+        int n = (int) Shapes.numel(shape);
+        int[] coord = new int[shape.length];
+        for (int i = 0; i < n; i++) {
+            v.visit(i, coord);
+            for (int d = shape.length - 1; d >= 0; d--) {
+                if (++coord[d] < shape[d]) break;
+                coord[d] = 0;
+            }
+        }
+    }
+}

@@ -1,0 +1,150 @@
+package org.deltagrad.autograd;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import org.deltagrad.Tensor;
+
+/**
+ * The backward sweep. Nodes are visited in exactly the reverse of the order the forward pass created
+ * them (a valid reverse topological order), so when a node is reached every consumer has already added its
+ * term: each node's adjoint is computed once, as the sum over its consumers, and each rule runs once.
+ * Cost is linear in the size of the graph.
+ */
+final class Engine {
+    private Engine() {}
+
+    /**
+     * @param targets null to accumulate into the leaves' grad(); otherwise the nodes whose adjoints to return
+     *                (the sweep then skips every node that leads to none of them)
+     */
+    static List<Tensor> run(Tensor output, Tensor gradOutput, List<Node> targets, boolean retainGraph,
+                            boolean createGraph, BackwardObserver observer) {
+        if (!output.requiresGrad()) {
+            throw new IllegalStateException("backward: the output does not require grad; no input of the computation "
+                    + "had requiresGrad(true), or it was computed inside Autograd.noGrad()");
+        }
+        Tensor seed = gradOutput;
+        if (seed == null) {
+            if (output.numel() != 1) {
+                throw new IllegalArgumentException("backward: the output has shape " + Arrays.toString(output.shape())
+                        + "; gradients can be created implicitly only for a scalar output. Pass a gradOutput of that "
+                        + "shape (e.g. backward(Tensor.ones(...))), or reduce the output to a scalar first (sum/mean).");
+            }
+            seed = Tensor.ones(output.dtype(), output.shape());
+        } else if (!Arrays.equals(seed.shape(), output.shape())) {
+            throw new IllegalArgumentException("backward: gradOutput has shape " + Arrays.toString(seed.shape())
+                    + " but the output has shape " + Arrays.toString(output.shape()));
+        }
+
+        Node root = Autograd.ACCESS.edgeTo(output);
+        List<Node> order = reverseTopological(root);
+        Set<Node> needed = targets == null ? null : needed(order, targets);
+
+        Map<Node, Tensor> adjoint = new HashMap<>();
+        adjoint.put(root, seed.to(output.dtype()));
+        Map<Node, Tensor> captured = targets == null ? null : new IdentityHashMap<>();
+
+        try (Autograd.Scope scope = Autograd.setGradEnabled(createGraph)) {
+            for (Node node : order) {
+                Tensor g = adjoint.remove(node);
+                if (g == null || (needed != null && !needed.contains(node))) continue;
+                if (captured != null && targets.contains(node)) captured.put(node, g);
+                if (node.isLeaf()) {
+                    if (targets == null) accumulate(node.variable, g, createGraph);
+                    if (observer != null) observer.visit(node, g, new Tensor[0]);
+                    continue;
+                }
+                Tensor[] grads = node.applyRule(g);
+                if (grads == null || grads.length != node.next.length) {
+                    throw new IllegalStateException("the backward rule of '" + node.name() + "' returned "
+                            + (grads == null ? "null" : grads.length + " gradients") + " for " + node.next.length + " inputs");
+                }
+                for (int i = 0; i < node.next.length; i++) {
+                    Node into = node.next[i];
+                    if (into == null || grads[i] == null) {
+                        grads[i] = null;
+                        continue;
+                    }
+                    grads[i] = fitToInput(node, i, grads[i]);
+                    if (needed != null && !needed.contains(into)) continue;
+                    adjoint.merge(into, grads[i], Tensor::add);
+                }
+                if (observer != null) observer.visit(node, g, grads);
+                if (!retainGraph) node.release();
+            }
+        }
+        if (targets == null) return List.of();
+        List<Tensor> result = new ArrayList<>(targets.size());
+        for (Node t : targets) result.add(captured.get(t));
+        return result;
+    }
+
+    /** Broadcast gradients are summed back to the input's shape here, in one place, not in each rule. */
+    private static Tensor fitToInput(Node node, int i, Tensor g) {
+        int[] shape = node.inputShapes[i];
+        if (!Arrays.equals(g.shape(), shape)) {
+            try {
+                g = g.sumToShape(shape);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalStateException("the backward rule of '" + node.name() + "' returned a gradient of shape "
+                        + Arrays.toString(g.shape()) + " for input " + i + " of shape " + Arrays.toString(shape), e);
+            }
+        }
+        if (g.dtype() != node.inputDtypes[i]) g = g.to(node.inputDtypes[i]);
+        return g;
+    }
+
+    private static void accumulate(Tensor leaf, Tensor g, boolean createGraph) {
+        Tensor current = leaf.grad();
+        if (current == null) {
+            // The gradient may alias another tensor (add's rule passes it through), so the leaf gets its own copy.
+            leaf.setGrad(createGraph ? g : g.copy());
+        } else if (createGraph || current.requiresGrad()) {
+            leaf.setGrad(current.add(g));
+        } else {
+            current.addInPlace(g);
+        }
+    }
+
+    /** All nodes reachable from {@code root}, latest-created first. */
+    private static List<Node> reverseTopological(Node root) {
+        List<Node> nodes = new ArrayList<>();
+        Set<Node> seen = new HashSet<>();
+        ArrayDeque<Node> stack = new ArrayDeque<>();
+        stack.push(root);
+        seen.add(root);
+        while (!stack.isEmpty()) {
+            Node n = stack.pop();
+            nodes.add(n);
+            for (Node m : n.next) {
+                if (m != null && seen.add(m)) stack.push(m);
+            }
+        }
+        nodes.sort(Comparator.comparingLong((Node n) -> n.sequence).reversed());
+        return nodes;
+    }
+
+    /** Nodes from which some target can be reached (the only ones whose rules matter for grad()). */
+    private static Set<Node> needed(List<Node> order, List<Node> targets) {
+        Set<Node> needed = new HashSet<>(targets);
+        for (int k = order.size() - 1; k >= 0; k--) {
+            Node n = order.get(k);
+            for (Node m : n.next) {
+                if (m != null && needed.contains(m)) {
+                    needed.add(n);
+                    break;
+                }
+            }
+        }
+        return needed;
+    }
+}
