@@ -107,7 +107,8 @@ public final class Main implements Runnable {
                 ex.printStackTrace(err);
             }
             CommandLine cmd = ex.getCommandLine();
-            String message = oneLine(ex.getMessage());
+            // Drop a final period: the hint follows on the same line.
+            String message = oneLine(ex.getMessage()).replaceFirst("\\.$", "");
             if (ex instanceof UnmatchedArgumentException unmatched) {
                 if (isUnknownCommand(cmd, unmatched)) {
                     message = "unknown command '" + unmatched.getUnmatched().get(0) + "'";

@@ -108,6 +108,13 @@ class MainTest {
     }
 
     @Test
+    void helpForUnknownSubcommandIsOneLine() {
+        Result r = run("help", "nosuch");
+        assertOneErrorLine(r, 2);
+        assertEquals("deltagrad: Unknown subcommand 'nosuch' (see 'deltagrad --help')", r.err().strip());
+    }
+
+    @Test
     void badValueAndMissingOptionAreUsageErrors() {
         assertOneErrorLine(run("boom", "--kind", "x", "--count", "many"), 2);
         assertOneErrorLine(run("boom"), 2);

@@ -59,6 +59,20 @@ class ProgressTest {
     }
 
     @Test
+    void withoutATerminalTheFactoryGivesThePlainLine() {
+        // Tests run without a console, as in a CI log.
+        StringWriter text = new StringWriter();
+        Progress p = Progress.forEpoch(1, 1, 4, new PrintWriter(text));
+        p.step(2, 1.0);
+        p.step(2, 0.5);
+        assertEquals("", text.toString());
+        p.close(null);
+        p.close("ignored: already closed");
+        assertTrue(text.toString().matches("epoch 1/1  loss 0\\.7500  \\(\\d+\\.\\d s, \\S+ samples/s\\)\n"),
+                text.toString());
+    }
+
+    @Test
     void formats() {
         assertEquals("0:05", Progress.formatDuration(4.6));
         assertEquals("1:01:01", Progress.formatDuration(3661));
