@@ -73,8 +73,8 @@ public final class Idx {
             if (shape[i] < 0) {
                 throw new DataException(file + ": dimension " + i + " is " + Integer.toUnsignedString(shape[i]) + ", too large");
             }
-            numel *= shape[i];
-            if (numel * type.byteSize() > Integer.MAX_VALUE - 8) {
+            numel *= shape[i]; // both factors < 2^31 here, so no overflow
+            if (numel > (Integer.MAX_VALUE - 8) / type.byteSize()) {
                 throw new DataException(file + ": shape " + Arrays.toString(shape) + " is more data than a Java array holds");
             }
         }
