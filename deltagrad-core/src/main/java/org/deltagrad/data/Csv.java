@@ -1,0 +1,214 @@
+package org.deltagrad.data;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+import java.util.regex.Pattern;
+
+/**
+ * Reads a numeric CSV file into a classification {@link Dataset}: every column is a float feature
+ * except the label column. Labels that are all non-negative integers are used as class ids;
+ * otherwise the distinct label strings, sorted, become classes 0, 1, ... and keep their names.
+ *
+ * <p>Fields are separated by the delimiter (',' by default), may be quoted with '"' (a doubled
+ * '"' inside quotes is a quote), and are trimmed. Blank lines are skipped.
+ */
+public final class Csv {
+    private Csv() {}
+
+    /** How to read a file; immutable, each setter returns a changed copy. */
+    public static final class Options {
+        private final Boolean header; // null: detect
+        private final String labelName;
+        private final int labelIndex;
+        private final char delimiter;
+
+        private Options(Boolean header, String labelName, int labelIndex, char delimiter) {
+            this.header = header;
+            this.labelName = labelName;
+            this.labelIndex = labelIndex;
+            this.delimiter = delimiter;
+        }
+
+        /** Header detected, label in the last column, comma-separated. */
+        public static Options defaults() {
+            return new Options(null, null, -1, ',');
+        }
+
+        /** Whether the first line is a header (otherwise it is detected: see {@link Csv#read}). */
+        public Options header(boolean present) {
+            return new Options(present, labelName, labelIndex, delimiter);
+        }
+
+        /** The label column by header name (implies a header). */
+        public Options labelColumn(String name) {
+            return new Options(header, name, 0, delimiter);
+        }
+
+        /** The label column by 0-based index; negative counts from the end (-1 is the last). */
+        public Options labelColumn(int index) {
+            return new Options(header, null, index, delimiter);
+        }
+
+        public Options delimiter(char c) {
+            return new Options(header, labelName, labelIndex, c);
+        }
+    }
+
+    private static final Pattern NUMBER = Pattern.compile("[+-]?(\\d+\\.?\\d*|\\.\\d+)([eE][+-]?\\d+)?");
+    private static final Pattern CLASS_ID = Pattern.compile("\\d{1,9}");
+
+    /** Reads with {@link Options#defaults()}. */
+    public static Dataset read(Path file) {
+        return read(file, Options.defaults());
+    }
+
+    /**
+     * Reads {@code file}. Unless set in the options, the first line is taken as a header when one
+     * of its feature cells is not a number, or when its label cell is not a number but the second
+     * line's is.
+     */
+    public static Dataset read(Path file, Options options) {
+        List<String[]> rows = new ArrayList<>();
+        List<Integer> lineNumbers = new ArrayList<>();
+        try (BufferedReader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+            String line;
+            int lineNo = 0;
+            while ((line = in.readLine()) != null) {
+                lineNo++;
+                if (lineNo == 1 && line.startsWith("\uFEFF")) line = line.substring(1); // byte order mark
+                if (line.isBlank()) continue;
+                rows.add(split(line, options.delimiter, file, lineNo));
+                lineNumbers.add(lineNo);
+            }
+        } catch (NoSuchFileException e) {
+            throw new DataException(file + ": no such file", e);
+        } catch (IOException e) {
+            throw new DataException(file + ": cannot read (" + e.getMessage() + ")", e);
+        }
+        if (rows.isEmpty()) throw new DataException(file + ": expected at least one data row, found an empty file");
+
+        int columns = rows.get(0).length;
+        if (columns < 2) {
+            throw new DataException(file + ": expected at least 2 columns (features and a label), found " + columns
+                    + " on line " + lineNumbers.get(0) + (options.delimiter == ',' ? "" : " (delimiter '" + options.delimiter + "')"));
+        }
+        int label = labelColumn(options, rows.get(0), columns, file);
+        boolean header = options.header != null ? options.header
+                : options.labelName != null || looksLikeHeader(rows, label);
+        if (options.labelName != null && !header) {
+            throw new DataException(file + ": label column \"" + options.labelName + "\" is named, but the file is read without a header");
+        }
+        String[] names = header ? rows.get(0) : null;
+        int first = header ? 1 : 0;
+        int n = rows.size() - first;
+        if (n == 0) throw new DataException(file + ": expected data rows after the header, found none");
+
+        int d = columns - 1;
+        float[] features = new float[n * d];
+        String[] labelCells = new String[n];
+        for (int r = 0; r < n; r++) {
+            String[] cells = rows.get(first + r);
+            int lineNo = lineNumbers.get(first + r);
+            if (cells.length != columns) {
+                throw new DataException(file + ": line " + lineNo + ": expected " + columns + " columns (as on line "
+                        + lineNumbers.get(0) + "), found " + cells.length);
+            }
+            int k = 0;
+            for (int c = 0; c < columns; c++) {
+                if (c == label) {
+                    labelCells[r] = cells[c];
+                    if (cells[c].isEmpty()) throw cellError(file, lineNo, c, names, "a label", cells[c]);
+                    continue;
+                }
+                if (!NUMBER.matcher(cells[c]).matches()) throw cellError(file, lineNo, c, names, "a number", cells[c]);
+                float v = Float.parseFloat(cells[c]);
+                if (Float.isInfinite(v)) throw cellError(file, lineNo, c, names, "a number within float32 range", cells[c]);
+                features[r * d + k++] = v;
+            }
+        }
+        return toDataset(features, d, labelCells);
+    }
+
+    private static Dataset toDataset(float[] features, int d, String[] labelCells) {
+        int[] labels = new int[labelCells.length];
+        if (Arrays.stream(labelCells).allMatch(s -> CLASS_ID.matcher(s).matches())) {
+            for (int i = 0; i < labels.length; i++) labels[i] = Integer.parseInt(labelCells[i]);
+            return Dataset.of(features, d, labels);
+        }
+        List<String> classes = List.copyOf(new TreeSet<>(Arrays.asList(labelCells)));
+        Map<String, Integer> ids = new HashMap<>();
+        for (String c : classes) ids.put(c, ids.size());
+        for (int i = 0; i < labels.length; i++) labels[i] = ids.get(labelCells[i]);
+        return new Dataset(features, d, labels, classes.size(), classes, null);
+    }
+
+    private static int labelColumn(Options options, String[] firstRow, int columns, Path file) {
+        if (options.labelName != null) {
+            int i = Arrays.asList(firstRow).indexOf(options.labelName);
+            if (i < 0) {
+                throw new DataException(file + ": expected a column named \"" + options.labelName + "\" in the header, found "
+                        + String.join(", ", firstRow));
+            }
+            return i;
+        }
+        int i = options.labelIndex < 0 ? columns + options.labelIndex : options.labelIndex;
+        if (i < 0 || i >= columns) {
+            throw new DataException(file + ": label column index " + options.labelIndex + " is outside the " + columns + " columns");
+        }
+        return i;
+    }
+
+    private static boolean looksLikeHeader(List<String[]> rows, int label) {
+        String[] first = rows.get(0);
+        for (int c = 0; c < first.length; c++) {
+            if (c != label && !NUMBER.matcher(first[c]).matches()) return true;
+        }
+        return rows.size() > 1 && rows.get(1).length > label
+                && !NUMBER.matcher(first[label]).matches() && NUMBER.matcher(rows.get(1)[label]).matches();
+    }
+
+    private static DataException cellError(Path file, int lineNo, int column, String[] names, String expected, String found) {
+        String columnName = names != null && column < names.length ? " (\"" + names[column] + "\")" : "";
+        return new DataException(file + ": line " + lineNo + ", column " + (column + 1) + columnName + ": expected " + expected
+                + ", found " + (found.isEmpty() ? "an empty cell" : "\"" + found + "\""));
+    }
+
+    private static String[] split(String line, char delimiter, Path file, int lineNo) {
+        List<String> cells = new ArrayList<>();
+        StringBuilder cell = new StringBuilder();
+        boolean quoted = false;
+        for (int i = 0; i < line.length(); i++) {
+            char c = line.charAt(i);
+            if (quoted) {
+                if (c != '"') {
+                    cell.append(c);
+                } else if (i + 1 < line.length() && line.charAt(i + 1) == '"') {
+                    cell.append('"');
+                    i++;
+                } else {
+                    quoted = false;
+                }
+            } else if (c == '"' && cell.toString().isBlank()) {
+                quoted = true;
+            } else if (c == delimiter) {
+                cells.add(cell.toString().trim());
+                cell.setLength(0);
+            } else {
+                cell.append(c);
+            }
+        }
+        if (quoted) throw new DataException(file + ": line " + lineNo + ": unterminated quoted field");
+        cells.add(cell.toString().trim());
+        return cells.toArray(String[]::new);
+    }
+}

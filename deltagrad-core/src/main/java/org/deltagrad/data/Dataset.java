@@ -1,0 +1,168 @@
+package org.deltagrad.data;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.deltagrad.Tensor;
+
+/**
+ * An in-memory classification dataset: n rows of d float32 features (one row-major array) and one
+ * class id in [0, numClasses) per row. Immutable: it never hands out its arrays.
+ */
+public final class Dataset {
+    private final float[] features;
+    private final int numFeatures;
+    private final int[] labels;
+    private final int numClasses;
+    private final List<String> classNames;
+    private final int[] imageShape;
+
+    /** A train/validation pair made by {@link #split}. */
+    public record Split(Dataset train, Dataset validation) {}
+
+    /**
+     * @param features   n × numFeatures values, row-major; kept without copying, so the caller
+     *                   must not change it afterwards
+     * @param labels     n class ids in [0, numClasses)
+     * @param classNames one name per class, or null for "0", "1", ...
+     * @param imageShape how a row is displayed as an image, e.g. [28, 28]; null if it is not one
+     */
+    public Dataset(float[] features, int numFeatures, int[] labels, int numClasses, List<String> classNames, int[] imageShape) {
+        if (numFeatures < 1) throw new IllegalArgumentException("Dataset: numFeatures must be at least 1, got " + numFeatures);
+        if (features.length % numFeatures != 0) {
+            throw new IllegalArgumentException("Dataset: " + features.length + " feature values do not divide into rows of "
+                    + numFeatures);
+        }
+        int rows = features.length / numFeatures;
+        if (labels.length != rows) {
+            throw new IllegalArgumentException("Dataset: " + labels.length + " labels for " + rows + " feature rows ("
+                    + features.length + " values / " + numFeatures + " features); expected one label per row");
+        }
+        if (numClasses < 1) throw new IllegalArgumentException("Dataset: numClasses must be at least 1, got " + numClasses);
+        for (int i = 0; i < labels.length; i++) {
+            if (labels[i] < 0 || labels[i] >= numClasses) {
+                throw new IllegalArgumentException("Dataset: label " + labels[i] + " of row " + i + " is outside [0, " + numClasses + ")");
+            }
+        }
+        if (classNames != null && classNames.size() != numClasses) {
+            throw new IllegalArgumentException("Dataset: " + classNames.size() + " class names for " + numClasses + " classes");
+        }
+        if (imageShape != null && Arrays.stream(imageShape).asLongStream().reduce(1, (a, b) -> a * b) != numFeatures) {
+            throw new IllegalArgumentException("Dataset: image shape " + Arrays.toString(imageShape) + " does not hold "
+                    + numFeatures + " features");
+        }
+        this.features = features;
+        this.numFeatures = numFeatures;
+        this.labels = labels.clone();
+        this.numClasses = numClasses;
+        this.classNames = classNames != null ? List.copyOf(classNames) : defaultNames(numClasses);
+        this.imageShape = imageShape != null ? imageShape.clone() : null;
+    }
+
+    /** A dataset whose classes are 0..max(label), named by their numbers, not an image. */
+    public static Dataset of(float[] features, int numFeatures, int[] labels) {
+        int numClasses = Arrays.stream(labels).max().orElse(0) + 1;
+        return new Dataset(features, numFeatures, labels, numClasses, null, null);
+    }
+
+    private static List<String> defaultNames(int numClasses) {
+        List<String> names = new ArrayList<>(numClasses);
+        for (int i = 0; i < numClasses; i++) names.add(Integer.toString(i));
+        return List.copyOf(names);
+    }
+
+    public int size() {
+        return labels.length;
+    }
+
+    public int numFeatures() {
+        return numFeatures;
+    }
+
+    public int numClasses() {
+        return numClasses;
+    }
+
+    public List<String> classNames() {
+        return classNames;
+    }
+
+    /** The shape a row is displayed as (e.g. [28, 28]), or null when rows are not images. */
+    public int[] imageShape() {
+        return imageShape == null ? null : imageShape.clone();
+    }
+
+    public int label(int row) {
+        return labels[checkRow(row)];
+    }
+
+    /** A copy of one row's features. */
+    public float[] row(int row) {
+        checkRow(row);
+        return Arrays.copyOfRange(features, row * numFeatures, (row + 1) * numFeatures);
+    }
+
+    /** The given rows' features as a float32 tensor [rows.length, numFeatures] (a copy). */
+    public Tensor features(int[] rows) {
+        float[] out = new float[rows.length * numFeatures];
+        for (int i = 0; i < rows.length; i++) {
+            System.arraycopy(features, checkRow(rows[i]) * numFeatures, out, i * numFeatures, numFeatures);
+        }
+        return Tensor.of(out, rows.length, numFeatures);
+    }
+
+    /** All features as a float32 tensor [size, numFeatures] (a copy). */
+    public Tensor features() {
+        return Tensor.of(features.clone(), size(), numFeatures);
+    }
+
+    public int[] labels(int[] rows) {
+        int[] out = new int[rows.length];
+        for (int i = 0; i < rows.length; i++) out[i] = labels[checkRow(rows[i])];
+        return out;
+    }
+
+    /** A copy of all labels. */
+    public int[] labels() {
+        return labels.clone();
+    }
+
+    /** The given rows, in the given order, with the same classes and image shape. */
+    public Dataset subset(int[] rows) {
+        float[] x = new float[rows.length * numFeatures];
+        for (int i = 0; i < rows.length; i++) {
+            System.arraycopy(features, checkRow(rows[i]) * numFeatures, x, i * numFeatures, numFeatures);
+        }
+        return new Dataset(x, numFeatures, labels(rows), numClasses, classNames, imageShape);
+    }
+
+    /**
+     * Puts round(size × validationFraction) randomly chosen rows into the validation set and the
+     * rest into the training set, each keeping the original row order. The choice depends only on
+     * {@code seed}.
+     */
+    public Split split(double validationFraction, long seed) {
+        if (!(validationFraction >= 0 && validationFraction <= 1)) {
+            throw new IllegalArgumentException("Dataset.split: validation fraction must be in [0, 1], got " + validationFraction);
+        }
+        int[] perm = new Rng(seed).permutation(size());
+        int nValidation = (int) Math.round(size() * validationFraction);
+        int[] validation = Arrays.copyOfRange(perm, 0, nValidation);
+        int[] train = Arrays.copyOfRange(perm, nValidation, perm.length);
+        Arrays.sort(validation);
+        Arrays.sort(train);
+        return new Split(subset(train), subset(validation));
+    }
+
+    private int checkRow(int row) {
+        if (row < 0 || row >= labels.length) {
+            throw new IndexOutOfBoundsException("row " + row + " is outside a dataset of " + labels.length + " rows");
+        }
+        return row;
+    }
+
+    @Override
+    public String toString() {
+        return "Dataset[" + size() + " rows × " + numFeatures + " features, " + numClasses + " classes]";
+    }
+}
