@@ -1,5 +1,7 @@
 package org.deltagrad.cli;
 
+import org.deltagrad.io.AtomicFiles;
+
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Shape;
