@@ -1,0 +1,75 @@
+package org.deltagrad.optim;
+
+import java.util.List;
+
+import org.deltagrad.Tensor;
+
+/**
+ * Adam (Kingma and Ba) with PyTorch's semantics. At step t, with g = ∇ (+ wd·p for Adam's L2 decay):
+ * <pre>
+ *   m ← β₁·m + (1 − β₁)·g          v ← β₂·v + (1 − β₂)·g²
+ *   p ← p − lr/(1 − β₁ᵗ) · m / (√v/√(1 − β₂ᵗ) + ε)
+ * </pre>
+ * The bias corrections undo the zero start of m and v; ε sits outside the square root.
+ * {@link AdamW} decays the weights directly instead (decoupled weight decay).
+ */
+public class Adam extends Optimizer {
+    private final double beta1;
+    private final double beta2;
+    private final double eps;
+    private final double weightDecay;
+    private final boolean decoupled;
+    private final Tensor[] m;
+    private final Tensor[] v;
+    private final int[] steps;
+
+    /** β₁ = 0.9, β₂ = 0.999, ε = 1e-8, no weight decay. */
+    public Adam(List<Tensor> params, double lr) {
+        this(params, lr, 0.9, 0.999, 1e-8, 0);
+    }
+
+    /** {@code weightDecay} adds wd·p to the gradient (L2 regularisation, PyTorch's Adam). */
+    public Adam(List<Tensor> params, double lr, double beta1, double beta2, double eps, double weightDecay) {
+        this(params, lr, beta1, beta2, eps, weightDecay, false);
+    }
+
+    Adam(List<Tensor> params, double lr, double beta1, double beta2, double eps, double weightDecay, boolean decoupled) {
+        super(params, lr);
+        String name = decoupled ? "AdamW" : "Adam";
+        if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1)) {
+            throw new IllegalArgumentException(name + ": betas must be in [0, 1), got " + beta1 + ", " + beta2);
+        }
+        checkNonNegative(name, "eps", eps);
+        checkNonNegative(name, "weightDecay", weightDecay);
+        this.beta1 = beta1;
+        this.beta2 = beta2;
+        this.eps = eps;
+        this.weightDecay = weightDecay;
+        this.decoupled = decoupled;
+        this.m = new Tensor[params.size()];
+        this.v = new Tensor[params.size()];
+        this.steps = new int[params.size()];
+    }
+
+    @Override
+    protected final void update(int i, Tensor p, Tensor grad) {
+        double lr = learningRate();
+        Tensor g = grad;
+        if (decoupled) {
+            if (weightDecay != 0) p.mulInPlace(1 - lr * weightDecay);
+        } else {
+            g = withWeightDecay(grad, p, weightDecay);
+        }
+        if (m[i] == null) {
+            m[i] = Tensor.zeros(p.dtype(), p.shape());
+            v[i] = Tensor.zeros(p.dtype(), p.shape());
+        }
+        int t = ++steps[i];
+        m[i].mulInPlace(beta1).addInPlace(g, 1 - beta1);
+        v[i].mulInPlace(beta2).addInPlace(g.square(), 1 - beta2);
+        double bias1 = 1 - Math.pow(beta1, t);
+        double bias2 = 1 - Math.pow(beta2, t);
+        Tensor denom = v[i].sqrt().div(Math.sqrt(bias2)).add(eps);
+        p.addInPlace(m[i].div(denom), -lr / bias1);
+    }
+}

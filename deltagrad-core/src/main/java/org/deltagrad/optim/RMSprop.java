@@ -1,0 +1,58 @@
+package org.deltagrad.optim;
+
+import java.util.List;
+
+import org.deltagrad.Tensor;
+
+/**
+ * RMSprop with PyTorch's semantics (not centered). With g = ∇ + wd·p:
+ * <pre>
+ *   s ← α·s + (1 − α)·g²
+ *   d = g / (√s + ε)
+ *   b ← μ·b + d, p ← p − lr·b      with momentum μ > 0 (b starts at zero)
+ *   p ← p − lr·d                    otherwise
+ * </pre>
+ */
+public final class RMSprop extends Optimizer {
+    private final double alpha;
+    private final double eps;
+    private final double momentum;
+    private final double weightDecay;
+    private final Tensor[] square;
+    private final Tensor[] buffer;
+
+    /** α = 0.99, ε = 1e-8, no momentum, no weight decay (PyTorch's defaults). */
+    public RMSprop(List<Tensor> params, double lr) {
+        this(params, lr, 0.99, 1e-8, 0, 0);
+    }
+
+    public RMSprop(List<Tensor> params, double lr, double alpha, double eps, double momentum, double weightDecay) {
+        super(params, lr);
+        if (!(alpha >= 0 && alpha < 1)) throw new IllegalArgumentException("RMSprop: alpha must be in [0, 1), got " + alpha);
+        checkNonNegative("RMSprop", "eps", eps);
+        checkNonNegative("RMSprop", "momentum", momentum);
+        checkNonNegative("RMSprop", "weightDecay", weightDecay);
+        this.alpha = alpha;
+        this.eps = eps;
+        this.momentum = momentum;
+        this.weightDecay = weightDecay;
+        this.square = new Tensor[params.size()];
+        this.buffer = new Tensor[params.size()];
+    }
+
+    @Override
+    protected void update(int i, Tensor p, Tensor grad) {
+        Tensor g = withWeightDecay(grad, p, weightDecay);
+        if (square[i] == null) {
+            square[i] = Tensor.zeros(p.dtype(), p.shape());
+            if (momentum > 0) buffer[i] = Tensor.zeros(p.dtype(), p.shape());
+        }
+        square[i].mulInPlace(alpha).addInPlace(g.square(), 1 - alpha);
+        Tensor d = g.div(square[i].sqrt().add(eps));
+        if (momentum > 0) {
+            buffer[i].mulInPlace(momentum).addInPlace(d);
+            d = buffer[i];
+        }
+        p.addInPlace(d, -learningRate());
+    }
+}
