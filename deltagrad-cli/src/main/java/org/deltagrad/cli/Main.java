@@ -34,7 +34,7 @@ import picocli.CommandLine.UnmatchedArgumentException;
  */
 @Command(name = "deltagrad", mixinStandardHelpOptions = true, version = "deltagrad 0.1.0",
         description = "Backpropagation over computational graphs: train, evaluate, predict, explain, bench.",
-        subcommands = {CommandLine.HelpCommand.class})
+        subcommands = {TrainCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     static final String DEBUG = "--debug";
 
@@ -157,7 +157,10 @@ public final class Main implements Runnable {
         return ex instanceof UserException
                 || ex instanceof java.io.IOException
                 || ex instanceof UncheckedIOException
-                || ex instanceof IllegalArgumentException;
+                || ex instanceof IllegalArgumentException
+                || ex instanceof org.deltagrad.data.DataException
+                || ex instanceof org.deltagrad.io.SafeTensorsException
+                || ex instanceof org.deltagrad.train.TrainingDivergedException;
     }
 
     /** A one-line message for the user; names the exception type only where the message alone is unclear. */

@@ -39,6 +39,50 @@ final class Json {
         return value;
     }
 
+    /** Writes maps, lists, strings, numbers, booleans, null and int/double arrays as indented JSON. */
+    static String write(Object value) {
+        StringBuilder out = new StringBuilder();
+        write(out, value, "");
+        return out.append('\n').toString();
+    }
+
+    private static void write(StringBuilder out, Object v, String indent) {
+        if (v == null) {
+            out.append("null");
+        } else if (v instanceof String s) {
+            writeString(out, s);
+        } else if (v instanceof Double d && (d.isNaN() || d.isInfinite())) {
+            writeString(out, d.toString());
+        } else if (v instanceof Number || v instanceof Boolean) {
+            out.append(v);
+        } else if (v instanceof int[] a) {
+            write(out, java.util.Arrays.stream(a).boxed().toList(), indent);
+        } else if (v instanceof double[] a) {
+            write(out, java.util.Arrays.stream(a).boxed().toList(), indent);
+        } else if (v instanceof Map<?, ?> m) {
+            out.append('{');
+            String inner = indent + "  ";
+            boolean first = true;
+            for (Map.Entry<?, ?> e : m.entrySet()) {
+                out.append(first ? "\n" : ",\n").append(inner);
+                writeString(out, String.valueOf(e.getKey()));
+                out.append(": ");
+                write(out, e.getValue(), inner);
+                first = false;
+            }
+            out.append(first ? "}" : "\n" + indent + "}");
+        } else if (v instanceof List<?> l) {
+            out.append('[');
+            for (int i = 0; i < l.size(); i++) {
+                if (i > 0) out.append(", ");
+                write(out, l.get(i), indent);
+            }
+            out.append(']');
+        } else {
+            throw new IllegalArgumentException("cannot write " + v.getClass().getSimpleName() + " as JSON");
+        }
+    }
+
     /** Appends {@code s} as a JSON string literal (quotes included). */
     static void writeString(StringBuilder out, String s) {
         out.append('"');

@@ -1,0 +1,283 @@
+package org.deltagrad.cli;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+import org.deltagrad.Tensor;
+import org.deltagrad.autograd.Autograd;
+import org.deltagrad.data.Dataset;
+import org.deltagrad.data.Datasets;
+import org.deltagrad.io.ModelFile;
+import org.deltagrad.nn.Activation;
+import org.deltagrad.train.EpochStats;
+import org.deltagrad.train.Evaluation;
+import org.deltagrad.train.LayerDiagnostics;
+import org.deltagrad.train.TrainConfig;
+import org.deltagrad.train.Trainer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code deltagrad train}: trains a multilayer perceptron and writes the model, a report and pictures. */
+@Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Train a multilayer perceptron by mini-batch backpropagation.",
+                "Without flags: the built-in 3-class spirals set, in seconds; writes the model, report.json, "
+                        + "loss.png and regions.png (what it learned) to runs/spirals/."})
+public final class TrainCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--dataset", paramLabel = "NAME", description = "spirals (built in), mnist or fashion-mnist (default: ${DEFAULT-VALUE}).")
+    String dataset = "spirals";
+    @Option(names = "--data-dir", paramLabel = "DIR", description = "Directory holding the dataset's IDX files.")
+    Path dataDir;
+    @Option(names = "--layers", paramLabel = "SIZES", split = ",", description = "Hidden layer sizes, e.g. 30 or 256,128.")
+    int[] layers;
+    @Option(names = "--activation", paramLabel = "NAME", description = "relu, sigmoid or tanh.")
+    String activation;
+    @Option(names = "--loss", paramLabel = "NAME", description = "cross-entropy (logits out) or mse (Nielsen's quadratic cost, activated output).")
+    String loss;
+    @Option(names = "--optimizer", paramLabel = "NAME", description = "sgd, momentum, nesterov, adam, adamw or rmsprop.")
+    String optimizer;
+    @Option(names = "--lr", paramLabel = "RATE", description = "Learning rate.")
+    Double lr;
+    @Option(names = "--momentum", paramLabel = "MU", description = "Momentum for momentum/nesterov (default: 0.9).")
+    Double momentum;
+    @Option(names = "--weight-decay", paramLabel = "LAMBDA", description = "L2 weight decay (default: 0).")
+    Double weightDecay;
+    @Option(names = "--batch", paramLabel = "N", description = "Mini-batch size.")
+    Integer batch;
+    @Option(names = "--epochs", paramLabel = "N", description = "Passes over the training set.")
+    Integer epochs;
+    @Option(names = "--seed", paramLabel = "N", description = "Seed for initial weights and shuffling (default: 1).")
+    Long seed;
+    @Option(names = "--threads", paramLabel = "N", description = "Kernel threads (default: all cores).")
+    Integer threads;
+    @Option(names = "--schedule", paramLabel = "NAME", description = "Learning-rate schedule: constant, cosine or step.")
+    String schedule;
+    @Option(names = "--clip-norm", paramLabel = "MAX", description = "Clip the global gradient norm (default: off).")
+    Double clipNorm;
+    @Option(names = "--diagnostics", description = "Record per-layer |delta|, gradient norms and saturated units each epoch.")
+    boolean diagnostics;
+    @Option(names = "--out", paramLabel = "DIR", description = "Where outputs go unless named below (default: runs/<dataset>).")
+    Path out;
+    @Option(names = "--save", paramLabel = "FILE", description = "Model weights (.safetensors; architecture JSON beside it).")
+    Path save;
+    @Option(names = "--report", paramLabel = "FILE", description = "Report JSON: config, parameter count, per-epoch figures.")
+    Path report;
+    @Option(names = "--plot", paramLabel = "FILE", description = "Loss and accuracy curves (PNG).")
+    Path plot;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter log = spec.commandLine().getOut();
+        TrainConfig config = config();
+        Datasets.TrainTest data = Datasets.load(config.dataset, config.dataDir);
+        Path dir = out != null ? out : Path.of("runs", config.dataset);
+        Path modelPath = save != null ? save : dir.resolve("model.safetensors");
+        Path reportPath = report != null ? report : dir.resolve("report.json");
+        Path plotPath = plot != null ? plot : dir.resolve("loss.png");
+
+        Trainer trainer = new Trainer(config);
+        log.printf(Locale.ROOT, "deltagrad train: %s (%d train, %d test, %d features, %d classes), layers %s, %s, %s loss, %s lr=%s, batch %d, %d epochs%n",
+                config.dataset, data.train().size(), data.test().size(), data.train().numFeatures(), data.train().numClasses(),
+                java.util.Arrays.toString(config.hidden), config.activation.id(), config.loss, config.optimizer,
+                Double.toString(config.lr), config.batch, config.epochs);
+        Trainer.Result result = trainer.fit(data, new ProgressListener(config, data.train().size(), log));
+
+        Map<String, Object> reportJson = report(config, result);
+        ModelFile.save(modelPath, result.spec(), result.model(), config.toMap());
+        Json.write(reportPath, reportJson);
+        Plots.multiPanel(plotPath, "deltagrad train: " + config.dataset, "epoch", curves(result.epochs()));
+        List<Path> written = new ArrayList<>(List.of(modelPath, ModelFile.configPath(modelPath), reportPath, plotPath));
+        if (config.diagnostics) {
+            Path diag = plotPath.resolveSibling(stem(plotPath) + "-diagnostics.png");
+            Plots.multiPanel(diag, "learning slowdown diagnostics", "epoch", diagnosticsPanels(result.epochs()));
+            written.add(diag);
+        }
+        if (data.train().numFeatures() == 2) {
+            Path regions = dir.resolve("regions.png");
+            decisionRegions(regions, result, data.train());
+            written.add(regions);
+        }
+        EpochStats last = result.last();
+        log.printf(Locale.ROOT, "test accuracy %.4f after %d epochs (%d parameters)%n", last.testAccuracy(), last.epoch(), result.parameterCount());
+        for (Path p : written) log.println("wrote " + p);
+        return 0;
+    }
+
+    private static String stem(Path p) {
+        String n = p.getFileName().toString();
+        int dot = n.lastIndexOf('.');
+        return dot > 0 ? n.substring(0, dot) : n;
+    }
+
+    /** Flags over dataset-specific defaults: tuned for seconds on spirals, a strong MLP on the image sets. */
+    TrainConfig config() {
+        TrainConfig c = new TrainConfig();
+        c.dataset = dataset;
+        c.dataDir = dataDir;
+        if (!dataset.equals(Datasets.SPIRALS)) {
+            c.hidden = new int[] {256, 128};
+            c.lr = 1e-3;
+            c.batch = 64;
+            c.epochs = 10;
+        }
+        if (layers != null) c.hidden = layers;
+        if (activation != null) c.activation = Activation.parse(activation);
+        if (loss != null) c.loss = loss;
+        if (optimizer != null) c.optimizer = optimizer;
+        if (!c.optimizer.startsWith("adam") && lr == null && !c.optimizer.equals("rmsprop")) c.lr = 0.1;
+        if (lr != null) c.lr = lr;
+        if (momentum != null) c.momentum = momentum;
+        if (weightDecay != null) c.weightDecay = weightDecay;
+        if (batch != null) c.batch = batch;
+        if (epochs != null) c.epochs = epochs;
+        if (seed != null) c.seed = seed;
+        if (threads != null) c.threads = threads;
+        if (schedule != null) c.schedule = schedule;
+        if (clipNorm != null) c.clipNorm = clipNorm;
+        c.diagnostics = diagnostics;
+        if (!Datasets.names().contains(dataset)) {
+            throw new UserException("unknown dataset '" + dataset + "' (choose " + String.join(", ", Datasets.names()) + ")");
+        }
+        return c.validate();
+    }
+
+    static Map<String, Object> report(TrainConfig config, Trainer.Result result) {
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("config", config.toMap());
+        r.put("parameters", result.parameterCount());
+        List<Map<String, Object>> epochs = new ArrayList<>();
+        for (EpochStats e : result.epochs()) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("epoch", e.epoch());
+            m.put("train_loss", e.trainLoss());
+            m.put("train_accuracy", e.trainAccuracy());
+            m.put("test_accuracy", e.testAccuracy());
+            m.put("seconds", e.seconds());
+            m.put("lr", e.learningRate());
+            if (e.diagnostics() != null) {
+                List<Map<String, Object>> layers = new ArrayList<>();
+                for (LayerDiagnostics d : e.diagnostics()) {
+                    Map<String, Object> l = new LinkedHashMap<>();
+                    l.put("layer", d.layer());
+                    l.put("mean_abs_delta", d.meanAbsDelta());
+                    l.put("weight_grad_norm", d.weightGradNorm());
+                    l.put("bias_grad_norm", d.biasGradNorm());
+                    l.put("saturated_fraction", d.saturatedFraction());
+                    layers.add(l);
+                }
+                m.put("diagnostics", layers);
+            }
+            epochs.add(m);
+        }
+        r.put("epochs", epochs);
+        r.put("test_accuracy", result.last().testAccuracy());
+        return r;
+    }
+
+    private static List<Plots.Panel> curves(List<EpochStats> epochs) {
+        Map<String, double[][]> loss = new LinkedHashMap<>(), acc = new LinkedHashMap<>();
+        loss.put("train loss", series(epochs, EpochStats::trainLoss));
+        acc.put("train accuracy", series(epochs, EpochStats::trainAccuracy));
+        acc.put("test accuracy", series(epochs, EpochStats::testAccuracy));
+        return List.of(new Plots.Panel("loss", loss), new Plots.Panel("accuracy", acc));
+    }
+
+    private static List<Plots.Panel> diagnosticsPanels(List<EpochStats> epochs) {
+        Map<String, double[][]> delta = new LinkedHashMap<>(), sat = new LinkedHashMap<>(), wnorm = new LinkedHashMap<>();
+        int layers = epochs.get(0).diagnostics().size();
+        for (int l = 0; l < layers; l++) {
+            int li = l;
+            delta.put("layer " + (l + 1), series(epochs, e -> e.diagnostics().get(li).meanAbsDelta()));
+            wnorm.put("layer " + (l + 1), series(epochs, e -> e.diagnostics().get(li).weightGradNorm()));
+            if (!Double.isNaN(epochs.get(0).diagnostics().get(l).saturatedFraction())) {
+                sat.put("layer " + (l + 1), series(epochs, e -> e.diagnostics().get(li).saturatedFraction()));
+            }
+        }
+        return List.of(new Plots.Panel("mean |delta|", delta), new Plots.Panel("|dC/dw|", wnorm),
+                new Plots.Panel("saturated fraction", sat));
+    }
+
+    private static double[][] series(List<EpochStats> epochs, java.util.function.ToDoubleFunction<EpochStats> f) {
+        double[][] s = new double[epochs.size()][];
+        for (int i = 0; i < s.length; i++) s[i] = new double[] {epochs.get(i).epoch(), f.applyAsDouble(epochs.get(i))};
+        return s;
+    }
+
+    /** Colours the plane by the class the network predicts, with the training points on top. */
+    private static void decisionRegions(Path png, Trainer.Result result, Dataset train) throws java.io.IOException {
+        double xmin = Double.MAX_VALUE, xmax = -Double.MAX_VALUE, ymin = Double.MAX_VALUE, ymax = -Double.MAX_VALUE;
+        double[][] points = new double[train.size()][];
+        for (int i = 0; i < train.size(); i++) {
+            float[] r = train.row(i);
+            points[i] = new double[] {r[0], r[1]};
+            xmin = Math.min(xmin, r[0]);
+            xmax = Math.max(xmax, r[0]);
+            ymin = Math.min(ymin, r[1]);
+            ymax = Math.max(ymax, r[1]);
+        }
+        double mx = 0.1 * (xmax - xmin), my = 0.1 * (ymax - ymin);
+        xmin -= mx;
+        xmax += mx;
+        ymin -= my;
+        ymax += my;
+        int rows = 200, cols = 200;
+        double[][] centers = Plots.gridCenters(xmin, xmax, ymin, ymax, rows, cols);
+        float[] grid = new float[rows * cols * 2];
+        for (int i = 0; i < centers.length; i++) {
+            grid[2 * i] = (float) centers[i][0];
+            grid[2 * i + 1] = (float) centers[i][1];
+        }
+        int[] predicted;
+        result.model().eval();
+        try (Autograd.Scope s = Autograd.noGrad()) {
+            predicted = Evaluation.predictions(result.model().forward(Tensor.of(grid, rows * cols, 2)));
+        }
+        int[][] classGrid = new int[rows][cols];
+        for (int r = 0; r < rows; r++) for (int c = 0; c < cols; c++) classGrid[r][c] = predicted[r * cols + c];
+        Plots.decisionRegions(png, String.format(Locale.ROOT, "what the network learned (test accuracy %.3f)",
+                result.last().testAccuracy()), xmin, xmax, ymin, ymax, classGrid, points, train.labels());
+    }
+
+    /** A progress bar per epoch on a terminal, one line per epoch otherwise. */
+    private static final class ProgressListener implements Trainer.Listener {
+        private final TrainConfig config;
+        private final long samples;
+        private final PrintWriter log;
+        private Progress progress;
+
+        ProgressListener(TrainConfig config, long samples, PrintWriter log) {
+            this.config = config;
+            this.samples = samples;
+            this.log = log;
+        }
+
+        @Override
+        public void batch(int epoch, int size, double loss) {
+            if (progress == null) progress = Progress.forEpoch(epoch, config.epochs, samples, log);
+            progress.step(size, loss);
+        }
+
+        @Override
+        public void epoch(EpochStats s) {
+            String line = String.format(Locale.ROOT, "loss %.4f  train acc %.4f  test acc %.4f", s.trainLoss(),
+                    s.trainAccuracy(), s.testAccuracy());
+            if (progress != null) progress.close(line);
+            progress = null;
+        }
+
+        @Override
+        public void warning(String message) {
+            log.println("warning: " + message);
+        }
+    }
+}
