@@ -1,0 +1,167 @@
+package org.deltagrad.kernels;
+
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * The library's shared worker pool: a fixed set of daemon threads that help the calling thread run
+ * the chunks of a range. Kernels use it instead of their own executors so that the whole library
+ * never runs more compute threads than {@link #threads()}.
+ *
+ * <p>The calling thread always takes part and can finish every chunk alone, so a busy or shrinking
+ * pool only costs speed, never a deadlock; a call made from inside a worker runs sequentially.
+ */
+public final class Parallel {
+    /** The body of a parallel loop: handles indices {@code [from, to)}. */
+    @FunctionalInterface
+    public interface IntRangeBody {
+        void run(int from, int to);
+    }
+
+    private static final Object LOCK = new Object();
+    private static volatile int threads = initialThreads();
+    private static volatile Pool pool;
+
+    private Parallel() {
+    }
+
+    /** The number of threads (workers plus the caller) that parallel kernels use. */
+    public static int threads() {
+        return threads;
+    }
+
+    /** Sets the thread count (at least 1); later calls use a pool of {@code n - 1} workers. */
+    public static void setThreads(int n) {
+        if (n < 1) throw new IllegalArgumentException("threads must be >= 1, got " + n);
+        synchronized (LOCK) {
+            threads = n;
+            Pool old = pool;
+            pool = null;
+            if (old != null) old.shutdown();
+        }
+    }
+
+    /**
+     * Runs {@code body} over {@code [0, n)} split into at most {@link #threads()} contiguous chunks of
+     * at least {@code grain} indices each. The split depends only on {@code n}, {@code grain} and the
+     * thread count; returns when every chunk is done and rethrows the first failure.
+     */
+    public static void forRange(int n, int grain, IntRangeBody body) {
+        if (n <= 0) return;
+        int chunks = Math.min(threads, Math.max(1, n / Math.max(1, grain)));
+        if (chunks == 1 || Thread.currentThread() instanceof Worker) {
+            body.run(0, n);
+            return;
+        }
+        Job job = new Job(n, chunks, body);
+        Pool p = pool();
+        for (int i = 1; i < chunks; i++) {
+            if (!p.queue.offer(job)) break; // queue full: the caller does the rest itself
+        }
+        job.work();
+        job.await();
+    }
+
+    private static Pool pool() {
+        Pool p = pool;
+        if (p != null) return p;
+        synchronized (LOCK) {
+            if (pool == null) pool = new Pool(threads - 1);
+            return pool;
+        }
+    }
+
+    private static int initialThreads() {
+        String prop = System.getProperty("deltagrad.threads");
+        if (prop != null && !prop.isBlank()) {
+            try {
+                int n = Integer.parseInt(prop.trim());
+                if (n >= 1) return n;
+            } catch (NumberFormatException ignored) {
+                // fall through to the default
+            }
+            System.getLogger(Parallel.class.getName()).log(System.Logger.Level.WARNING,
+                    "deltagrad: ignoring invalid -Ddeltagrad.threads=" + prop);
+        }
+        return Runtime.getRuntime().availableProcessors();
+    }
+
+    /** One forRange call: chunks are claimed with an atomic counter by the caller and any helpers. */
+    private static final class Job {
+        final int n;
+        final int chunks;
+        final IntRangeBody body;
+        final Thread caller = Thread.currentThread();
+        final AtomicInteger next = new AtomicInteger();
+        final AtomicInteger done = new AtomicInteger();
+        final AtomicReference<Throwable> failure = new AtomicReference<>();
+
+        Job(int n, int chunks, IntRangeBody body) {
+            this.n = n;
+            this.chunks = chunks;
+            this.body = body;
+        }
+
+        void work() {
+            int c;
+            while ((c = next.getAndIncrement()) < chunks) {
+                try {
+                    // Fixed boundaries: chunk c is the same range whoever runs it.
+                    body.run((int) ((long) n * c / chunks), (int) ((long) n * (c + 1) / chunks));
+                } catch (Throwable t) {
+                    failure.compareAndSet(null, t);
+                }
+                if (done.incrementAndGet() == chunks) LockSupport.unpark(caller);
+            }
+        }
+
+        void await() {
+            for (int spins = 0; done.get() < chunks; spins++) {
+                if (spins < 2000) Thread.onSpinWait(); else LockSupport.park(this);
+            }
+            Throwable t = failure.get();
+            if (t instanceof RuntimeException) throw (RuntimeException) t;
+            if (t instanceof Error) throw (Error) t;
+            if (t != null) throw new IllegalStateException(t);
+        }
+    }
+
+    private static final class Worker extends Thread {
+        private final BlockingQueue<Job> queue;
+
+        Worker(BlockingQueue<Job> queue, int index) {
+            super("deltagrad-worker-" + index);
+            this.queue = queue;
+            setDaemon(true);
+        }
+
+        @Override
+        public void run() {
+            try {
+                while (!isInterrupted()) queue.take().work();
+            } catch (InterruptedException e) {
+                // shut down by setThreads
+            }
+        }
+    }
+
+    private static final class Pool {
+        final BlockingQueue<Job> queue = new ArrayBlockingQueue<>(1024);
+        final Worker[] workers;
+
+        Pool(int size) {
+            workers = new Worker[size];
+            for (int i = 0; i < size; i++) {
+                workers[i] = new Worker(queue, i + 1);
+                workers[i].start();
+            }
+        }
+
+        void shutdown() {
+            for (Worker w : workers) w.interrupt();
+        }
+    }
+}

@@ -1,0 +1,81 @@
+package org.deltagrad.openblas;
+
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.stream.Stream;
+import org.deltagrad.kernels.Gemm;
+import org.deltagrad.kernels.Parallel;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+class OpenBlasGemmTest {
+    private static final int THREADS = Parallel.threads();
+
+    @BeforeAll
+    static void useOpenBlas() {
+        Gemm.useBackend(new OpenBlasGemm());
+    }
+
+    @AfterAll
+    static void restore() {
+        Gemm.useBackend(null);
+        Parallel.setThreads(THREADS);
+    }
+
+    static Stream<GemmCase> table() {
+        return GemmCase.table().stream();
+    }
+
+    @Test
+    void isTheDefaultBackendWhenOnTheClassPath() {
+        Gemm.useBackend(null);
+        try {
+            assertInstanceOf(OpenBlasGemm.class, Gemm.backend());
+            assertTrue(Gemm.backend().name().startsWith("OpenBLAS 0.3."), Gemm.backend().name());
+        } finally {
+            useOpenBlas();
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("table")
+    void sgemmMatchesNaiveLoop(GemmCase g) {
+        for (int threads : new int[] {1, 2}) {
+            Parallel.setThreads(threads);
+            float[] a = toFloat(g.randomA(7)), b = toFloat(g.randomB(7)), c = toFloat(g.initialC(7));
+            double[] c0 = toDouble(c);
+            Gemm.sgemm(g.transA(), g.transB(), g.m(), g.n(), g.k(), (float) g.alpha(), a, GemmCase.OFF, g.lda(),
+                    b, GemmCase.OFF, g.ldb(), (float) g.beta(), c, GemmCase.OFF, g.ldc());
+            g.check(toDouble(a), toDouble(b), c0, toDouble(c), 0x1p-24);
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("table")
+    void dgemmMatchesNaiveLoop(GemmCase g) {
+        for (int threads : new int[] {1, 2}) {
+            Parallel.setThreads(threads);
+            double[] a = g.randomA(9), b = g.randomB(9), c = g.initialC(9);
+            double[] c0 = c.clone();
+            Gemm.dgemm(g.transA(), g.transB(), g.m(), g.n(), g.k(), g.alpha(), a, GemmCase.OFF, g.lda(),
+                    b, GemmCase.OFF, g.ldb(), g.beta(), c, GemmCase.OFF, g.ldc());
+            g.check(a, b, c0, c, 0x1p-53);
+        }
+    }
+
+    private static float[] toFloat(double[] x) {
+        float[] f = new float[x.length];
+        for (int i = 0; i < x.length; i++) f[i] = (float) x[i];
+        return f;
+    }
+
+    private static double[] toDouble(float[] x) {
+        double[] d = new double[x.length];
+        for (int i = 0; i < x.length; i++) d[i] = x[i];
+        return d;
+    }
+}
