@@ -1,0 +1,185 @@
+package org.deltagrad.cli.explain;
+
+/**
+ * A recursive-descent parser for the expressions {@code explain} differentiates:
+ *
+ * <pre>
+ * sum     = product (("+" | "-") product)*
+ * product = unary (("*" | "/") unary)*
+ * unary   = "-" unary | power
+ * power   = primary ("^" unary)?          right-associative: 2^3^2 = 2^(3^2)
+ * primary = number | name | name "(" sum ")" | "(" sum ")"
+ * </pre>
+ *
+ * As in mathematics, {@code ^} binds tighter than unary minus ({@code -x^2 = -(x^2)}) and its exponent may
+ * itself be negated ({@code x^-2}). Numbers accept a decimal exponent ({@code 1e-3}); names are identifiers,
+ * and a name followed by {@code (} must be one of {@link Expr#FUNCTIONS}.
+ */
+public final class ExpressionParser {
+
+    /**
+     * A mistake in an expression. The message is three lines: the expression, a caret under the offending
+     * character, and the reason.
+     */
+    public static final class ExpressionException extends IllegalArgumentException {
+        private static final long serialVersionUID = 1L;
+        private final int column;
+        private final String reason;
+
+        public ExpressionException(String expression, int column, String reason) {
+            super(expression + "\n" + " ".repeat(column) + "^\n" + reason);
+            this.column = column;
+            this.reason = reason;
+        }
+
+        /** 0-based index of the offending character (the expression's length for "ended too early"). */
+        public int column() {
+            return column;
+        }
+
+        /** The one-line reason, without the expression and caret. */
+        public String reason() {
+            return reason;
+        }
+    }
+
+    private final String text;
+    private int pos;
+
+    private ExpressionParser(String text) {
+        this.text = text;
+    }
+
+    /** Parses a whole expression; throws {@link ExpressionException} pointing at the first mistake. */
+    public static Expr parse(String text) {
+        ExpressionParser p = new ExpressionParser(text);
+        p.skipSpaces();
+        if (p.pos == text.length()) throw p.error(p.pos, "empty expression");
+        Expr e = p.sum();
+        p.skipSpaces();
+        if (p.pos < text.length()) throw p.unexpected();
+        return e;
+    }
+
+    private Expr sum() {
+        Expr left = product();
+        while (true) {
+            skipSpaces();
+            if (!peekAny("+-")) return left;
+            int at = pos++;
+            left = new Expr.Binary(text.charAt(at), left, product(), at);
+        }
+    }
+
+    private Expr product() {
+        Expr left = unary();
+        while (true) {
+            skipSpaces();
+            if (!peekAny("*/")) return left;
+            int at = pos++;
+            left = new Expr.Binary(text.charAt(at), left, unary(), at);
+        }
+    }
+
+    private Expr unary() {
+        skipSpaces();
+        if (peekAny("-")) {
+            int at = pos++;
+            return new Expr.Neg(unary(), at);
+        }
+        return power();
+    }
+
+    private Expr power() {
+        Expr base = primary();
+        skipSpaces();
+        if (!peekAny("^")) return base;
+        int at = pos++;
+        // The exponent is a unary, which recurses back into power: that is what makes ^ right-associative.
+        return new Expr.Binary('^', base, unary(), at);
+    }
+
+    private Expr primary() {
+        skipSpaces();
+        if (pos == text.length()) throw error(pos, "unexpected end of expression");
+        char c = text.charAt(pos);
+        if (c == '(') {
+            int open = pos++;
+            Expr inner = sum();
+            expectClosing(open);
+            return inner;
+        }
+        if (Character.isDigit(c) || c == '.') return number();
+        if (Character.isJavaIdentifierStart(c)) return name();
+        throw unexpected();
+    }
+
+    private Expr name() {
+        int start = pos;
+        while (pos < text.length() && Character.isJavaIdentifierPart(text.charAt(pos))) pos++;
+        String name = text.substring(start, pos);
+        int afterName = pos;
+        skipSpaces();
+        if (peekAny("(")) {
+            if (!Expr.FUNCTIONS.contains(name)) {
+                throw error(start, "unknown function '" + name + "' (known: " + String.join(", ", sortedFunctions()) + ")");
+            }
+            int open = pos++;
+            Expr argument = sum();
+            expectClosing(open);
+            return new Expr.Call(name, argument, start);
+        }
+        if (Expr.FUNCTIONS.contains(name)) {
+            throw error(start, "function '" + name + "' needs its argument in parentheses: " + name + "(...)");
+        }
+        pos = afterName;
+        return new Expr.Var(name, start);
+    }
+
+    private Expr number() {
+        int start = pos;
+        while (pos < text.length() && Character.isDigit(text.charAt(pos))) pos++;
+        if (peekAny(".")) {
+            pos++;
+            while (pos < text.length() && Character.isDigit(text.charAt(pos))) pos++;
+        }
+        if (peekAny("eE")) {
+            pos++;
+            if (peekAny("+-")) pos++;
+            int digits = pos;
+            while (pos < text.length() && Character.isDigit(text.charAt(pos))) pos++;
+            if (digits == pos) throw error(start, "malformed number '" + text.substring(start, pos) + "': the exponent has no digits");
+        }
+        String literal = text.substring(start, pos);
+        if (literal.equals(".")) throw error(start, "malformed number '.'");
+        return new Expr.Num(Double.parseDouble(literal), start);
+    }
+
+    private void expectClosing(int open) {
+        skipSpaces();
+        if (pos == text.length()) throw error(open, "'(' at column " + (open + 1) + " is never closed");
+        if (text.charAt(pos) != ')') throw unexpected();
+        pos++;
+    }
+
+    private boolean peekAny(String chars) {
+        return pos < text.length() && chars.indexOf(text.charAt(pos)) >= 0;
+    }
+
+    private void skipSpaces() {
+        while (pos < text.length() && Character.isWhitespace(text.charAt(pos))) pos++;
+    }
+
+    private ExpressionException unexpected() {
+        if (pos == text.length()) return error(pos, "unexpected end of expression");
+        return error(pos, "unexpected '" + text.charAt(pos) + "' at column " + (pos + 1));
+    }
+
+    private ExpressionException error(int column, String reason) {
+        return new ExpressionException(text, column, reason);
+    }
+
+    private static String[] sortedFunctions() {
+        return Expr.FUNCTIONS.stream().sorted().toArray(String[]::new);
+    }
+}
