@@ -34,7 +34,8 @@ import picocli.CommandLine.UnmatchedArgumentException;
  */
 @Command(name = "deltagrad", mixinStandardHelpOptions = true, version = "deltagrad 0.1.0",
         description = "Backpropagation over computational graphs: train, evaluate, predict, explain, bench.",
-        subcommands = {TrainCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {TrainCommand.class, EvaluateCommand.class, PredictCommand.class,
+                org.deltagrad.cli.explain.ExplainCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     static final String DEBUG = "--debug";
 
@@ -49,6 +50,8 @@ public final class Main implements Runnable {
     public static void main(String[] args) {
         // No window system needed for charts; set before any AWT class loads.
         System.setProperty("java.awt.headless", "true");
+        // Library log lines (e.g. which GEMM backend is active) as one plain line each on stderr.
+        System.setProperty("java.util.logging.SimpleFormatter.format", "%5$s%n");
         System.exit(run(args, System.out, System.err));
     }
 
@@ -167,6 +170,11 @@ public final class Main implements Runnable {
     static String describe(Throwable ex) {
         if (ex instanceof UncheckedIOException && ex.getCause() != null) {
             ex = ex.getCause();
+        }
+        if (ex instanceof org.deltagrad.cli.explain.ExpressionParser.ExpressionException e) {
+            // The one exception to one line: the expression with a caret under the offending character.
+            String[] lines = e.getMessage().split("\n", -1);
+            return "bad expression: " + e.reason() + "\n  " + lines[0] + "\n  " + lines[1];
         }
         String message = ex.getMessage() == null ? "" : oneLine(ex.getMessage());
         if (ex instanceof NoSuchFileException) {

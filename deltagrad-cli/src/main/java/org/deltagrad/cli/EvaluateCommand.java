@@ -1,0 +1,95 @@
+package org.deltagrad.cli;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+import org.deltagrad.data.Dataset;
+import org.deltagrad.data.Datasets;
+import org.deltagrad.io.ModelFile;
+import org.deltagrad.train.Evaluation;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code deltagrad evaluate}: accuracy, per-class accuracy and the confusion matrix of a saved model. */
+@Command(name = "evaluate", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Evaluate a saved model on a dataset: accuracy, per-class accuracy, confusion matrix.")
+public final class EvaluateCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--model", required = true, paramLabel = "FILE", description = "Model weights (.safetensors) written by train.")
+    Path model;
+    @Option(names = "--dataset", paramLabel = "NAME", description = "Dataset (default: the one the model was trained on).")
+    String dataset;
+    @Option(names = "--data-dir", paramLabel = "DIR", description = "Directory holding the dataset's IDX files.")
+    Path dataDir;
+    @Option(names = "--split", paramLabel = "NAME", description = "test or train (default: ${DEFAULT-VALUE}).")
+    String split = "test";
+    @Option(names = "--json", description = "Print one JSON object instead of tables.")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+        ModelFile.Loaded loaded = ModelFile.load(model);
+        String name = dataset != null ? dataset : (String) loaded.training().get("dataset");
+        if (name == null) throw new UserException("the model file does not say its dataset; pass --dataset");
+        if (!split.equals("test") && !split.equals("train")) throw new UserException("--split must be test or train, not '" + split + "'");
+        Datasets.TrainTest data = Datasets.load(name, dataDir);
+        Dataset ds = split.equals("test") ? data.test() : data.train();
+        if (ds.numFeatures() != loaded.spec().inputs() || ds.numClasses() != loaded.spec().outputs()) {
+            throw new UserException(String.format(Locale.ROOT, "%s has %d features and %d classes but the model expects %d and %d",
+                    name, ds.numFeatures(), ds.numClasses(), loaded.spec().inputs(), loaded.spec().outputs()));
+        }
+        Evaluation e = Evaluation.of(loaded.model(), ds, 1000);
+        PrintWriter out = spec.commandLine().getOut();
+        List<String> names = names(ds);
+        if (json) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("dataset", name);
+            m.put("split", split);
+            m.put("examples", ds.size());
+            m.put("accuracy", e.accuracy());
+            Map<String, Object> perClass = new LinkedHashMap<>();
+            for (int c = 0; c < names.size(); c++) perClass.put(names.get(c), e.perClassAccuracy()[c]);
+            m.put("per_class_accuracy", perClass);
+            m.put("confusion", e.confusion());
+            out.print(Json.toJson(m));
+            out.println();
+            return 0;
+        }
+        out.printf(Locale.ROOT, "%s %s: %d examples, accuracy %.4f%n%n", name, split, ds.size(), e.accuracy());
+        List<String[]> rows = new ArrayList<>();
+        for (int c = 0; c < names.size(); c++) {
+            rows.add(new String[] {Integer.toString(c), names.get(c), String.format(Locale.ROOT, "%.4f", e.perClassAccuracy()[c])});
+        }
+        out.println(Tables.render(new String[] {"class", "name", "accuracy"}, rows));
+        out.println("confusion matrix (rows: true class, columns: predicted)");
+        String[] header = new String[names.size() + 1];
+        header[0] = "true\\pred";
+        for (int c = 0; c < names.size(); c++) header[c + 1] = Integer.toString(c);
+        List<String[]> matrix = new ArrayList<>();
+        for (int c = 0; c < names.size(); c++) {
+            String[] row = new String[names.size() + 1];
+            row[0] = Integer.toString(c);
+            for (int p = 0; p < names.size(); p++) row[p + 1] = Long.toString(e.confusion()[c][p]);
+            matrix.add(row);
+        }
+        out.println(Tables.render(header, matrix));
+        return 0;
+    }
+
+    static List<String> names(Dataset ds) {
+        if (ds.classNames() != null) return ds.classNames();
+        List<String> n = new ArrayList<>();
+        for (int c = 0; c < ds.numClasses(); c++) n.add("class " + c);
+        return n;
+    }
+}

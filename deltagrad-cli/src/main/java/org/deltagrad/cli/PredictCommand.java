@@ -1,0 +1,190 @@
+package org.deltagrad.cli;
+
+import java.awt.Graphics2D;
+import java.awt.RenderingHints;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+import javax.imageio.ImageIO;
+
+import org.deltagrad.Tensor;
+import org.deltagrad.autograd.Autograd;
+import org.deltagrad.data.Idx;
+import org.deltagrad.data.IdxArray;
+import org.deltagrad.io.ModelFile;
+import org.deltagrad.nn.MlpSpec;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code deltagrad predict}: class probabilities for an image, the images of an IDX file, or a feature vector. */
+@Command(name = "predict", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Print class probabilities for inputs: a PNG/JPEG/PGM image, an IDX file of images, or --values.")
+public final class PredictCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--model", required = true, paramLabel = "FILE", description = "Model weights (.safetensors) written by train.")
+    Path model;
+    @Option(names = "--input", paramLabel = "FILE", description = "A PNG/JPEG/PGM image or an IDX file (one image or many).")
+    Path input;
+    @Option(names = "--values", paramLabel = "X", split = ",", description = "A feature vector, e.g. 0.2,-0.5 for spirals.")
+    double[] values;
+    @Option(names = "--invert", description = "Invert grey levels (for dark drawings on white; the datasets are light on black).")
+    boolean invert;
+    @Option(names = "--limit", paramLabel = "N", description = "At most this many images of an IDX file (default: ${DEFAULT-VALUE}).")
+    int limit = 10;
+    @Option(names = "--top", paramLabel = "K", description = "Show the K most probable classes (default: all).")
+    Integer top;
+    @Option(names = "--json", description = "Print one JSON object.")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+        if ((input == null) == (values == null)) throw new UserException("give exactly one of --input FILE or --values X,Y,...");
+        ModelFile.Loaded loaded = ModelFile.load(model);
+        MlpSpec s = loaded.spec();
+        float[][] rows = input != null ? readInput(input, s) : new float[][] {toFloats(values)};
+        for (float[] r : rows) {
+            if (r.length != s.inputs()) {
+                throw new UserException("the input has " + r.length + " values but the model expects " + s.inputs());
+            }
+        }
+        float[] flat = new float[rows.length * s.inputs()];
+        for (int i = 0; i < rows.length; i++) System.arraycopy(rows[i], 0, flat, i * s.inputs(), s.inputs());
+        double[] probs;
+        loaded.model().eval();
+        try (Autograd.Scope sc = Autograd.noGrad()) {
+            Tensor out = loaded.model().forward(Tensor.of(flat, rows.length, s.inputs()));
+            // Logits go through softmax; an activated (quadratic-cost) output is normalised to sum to one.
+            probs = (s.activateOutput() ? out.div(out.sum(1, true)) : out.softmax(1)).toDoubleArray();
+        }
+        List<String> names = s.classNames() != null ? s.classNames() : defaultNames(s.outputs());
+        PrintWriter out = spec.commandLine().getOut();
+        int k = top == null ? s.outputs() : Math.max(1, Math.min(top, s.outputs()));
+        List<Object> all = new ArrayList<>();
+        for (int i = 0; i < rows.length; i++) {
+            Integer[] order = new Integer[s.outputs()];
+            for (int c = 0; c < order.length; c++) order[c] = c;
+            int base = i * s.outputs();
+            Arrays.sort(order, (a, b) -> Double.compare(probs[base + b], probs[base + a]));
+            if (json) {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("index", i);
+                m.put("predicted", names.get(order[0]));
+                Map<String, Object> p = new LinkedHashMap<>();
+                for (int j = 0; j < k; j++) p.put(names.get(order[j]), probs[base + order[j]]);
+                m.put("probabilities", p);
+                all.add(m);
+                continue;
+            }
+            out.printf(Locale.ROOT, "%s%s (%.4f)%n", rows.length > 1 ? "#" + i + ": " : "", names.get(order[0]), probs[base + order[0]]);
+            for (int j = 0; j < k; j++) {
+                out.printf(Locale.ROOT, "  %-14s %.4f%n", names.get(order[j]), probs[base + order[j]]);
+            }
+        }
+        if (json) {
+            out.print(Json.toJson(Map.of("predictions", all)));
+            out.println();
+        }
+        return 0;
+    }
+
+    private static List<String> defaultNames(int n) {
+        List<String> names = new ArrayList<>();
+        for (int c = 0; c < n; c++) names.add("class " + c);
+        return names;
+    }
+
+    private static float[] toFloats(double[] v) {
+        float[] f = new float[v.length];
+        for (int i = 0; i < v.length; i++) f[i] = (float) v[i];
+        return f;
+    }
+
+    private float[][] readInput(Path file, MlpSpec s) throws IOException {
+        if (!Files.isRegularFile(file)) throw new UserException(file + ": no such file");
+        String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
+        if (name.contains("idx") || name.endsWith(".gz")) {
+            IdxArray a = Idx.read(file);
+            int[] shape = a.shape();
+            int per = shape.length <= 1 ? a.numel() : a.numel() / shape[0];
+            int n = shape.length <= 1 ? 1 : Math.min(shape[0], limit);
+            float[] v = a.toFloatArray();
+            boolean bytes = a.type() == IdxArray.Type.UBYTE;
+            float[][] rows = new float[n][per];
+            for (int i = 0; i < n; i++) {
+                for (int j = 0; j < per; j++) rows[i][j] = pixel(bytes ? v[i * per + j] / 255f : v[i * per + j]);
+            }
+            return rows;
+        }
+        BufferedImage img = name.endsWith(".pgm") ? readPgm(file) : ImageIO.read(file.toFile());
+        if (img == null) throw new UserException(file + ": not a readable image (expected PNG, JPEG, GIF, BMP or PGM)");
+        int[] shape = s.imageShape();
+        int h = shape != null && shape.length == 2 ? shape[0] : img.getHeight();
+        int w = shape != null && shape.length == 2 ? shape[1] : img.getWidth();
+        BufferedImage grey = new BufferedImage(w, h, BufferedImage.TYPE_BYTE_GRAY);
+        Graphics2D g = grey.createGraphics();
+        g.setRenderingHint(RenderingHints.KEY_INTERPOLATION, RenderingHints.VALUE_INTERPOLATION_BILINEAR);
+        g.drawImage(img, 0, 0, w, h, null);
+        g.dispose();
+        float[] row = new float[w * h];
+        for (int y = 0; y < h; y++) for (int x = 0; x < w; x++) row[y * w + x] = pixel((grey.getRaster().getSample(x, y, 0)) / 255f);
+        return new float[][] {row};
+    }
+
+    private float pixel(float v) {
+        return invert ? 1 - v : v;
+    }
+
+    /** Netpbm greymaps, plain (P2) or raw (P5, 8 or 16 bits). */
+    static BufferedImage readPgm(Path file) throws IOException {
+        byte[] b = Files.readAllBytes(file);
+        int[] pos = {0};
+        String magic = token(b, pos, file);
+        if (!magic.equals("P2") && !magic.equals("P5")) throw new UserException(file + ": not a PGM file (expected P2 or P5, found '" + magic + "')");
+        int w = Integer.parseInt(token(b, pos, file)), h = Integer.parseInt(token(b, pos, file));
+        int max = Integer.parseInt(token(b, pos, file));
+        BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_BYTE_GRAY);
+        int bytesPer = max > 255 ? 2 : 1;
+        if (magic.equals("P5")) pos[0]++;
+        for (int i = 0; i < w * h; i++) {
+            int v;
+            if (magic.equals("P2")) {
+                v = Integer.parseInt(token(b, pos, file));
+            } else {
+                int at = pos[0] + i * bytesPer;
+                if (at + bytesPer > b.length) throw new UserException(file + ": truncated PGM: expected " + (w * h) + " pixels");
+                v = bytesPer == 1 ? b[at] & 0xff : ((b[at] & 0xff) << 8) | (b[at + 1] & 0xff);
+            }
+            img.getRaster().setSample(i % w, i / w, 0, Math.round(255f * v / max));
+        }
+        return img;
+    }
+
+    private static String token(byte[] b, int[] pos, Path file) {
+        int p = pos[0];
+        while (p < b.length) {
+            if (b[p] == '#') { while (p < b.length && b[p] != '\n') p++; }
+            else if (Character.isWhitespace(b[p])) p++;
+            else break;
+        }
+        int start = p;
+        while (p < b.length && !Character.isWhitespace(b[p])) p++;
+        if (start == p) throw new UserException(file + ": truncated PGM header");
+        pos[0] = p;
+        return new String(b, start, p - start, StandardCharsets.US_ASCII);
+    }
+}
