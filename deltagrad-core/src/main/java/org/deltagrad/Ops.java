@@ -54,22 +54,40 @@ final class Ops {
 
     static Tensor tanh(Tensor x) {
         Tensor y = unary(Unary.TANH, x, 0, 0);
-        return record("tanh", (g, n) -> {
-            Tensor t = n.saved(0);
-            return grads(g.mul(t.mul(t).neg().add(1)));
-        }, y, saved(y), x);
+        return record("tanh", (g, n) -> grads(tanhBackward(g, n.saved(0))), y, saved(y), x);
+    }
+
+    /** g·(1 − y²) in one pass, y = tanh(x); its own rule makes tanh twice differentiable. */
+    static Tensor tanhBackward(Tensor g, Tensor y) {
+        return record("tanhBackward", (gg, n) -> {
+            Tensor go = n.saved(0), t = n.saved(1);
+            return grads(n.needsInputGrad(0) ? tanhBackward(gg, t) : null,
+                    n.needsInputGrad(1) ? gg.mul(go).mul(t).mul(-2) : null);
+        }, fusedGrad(Fusion.TANH, g, y), saved(g, y), g, y);
     }
 
     static Tensor sigmoid(Tensor x) {
         Tensor y = unary(Unary.SIGMOID, x, 0, 0);
-        return record("sigmoid", (g, n) -> {
-            Tensor s = n.saved(0);
-            return grads(g.mul(s.mul(s.neg().add(1))));
-        }, y, saved(y), x);
+        return record("sigmoid", (g, n) -> grads(sigmoidBackward(g, n.saved(0))), y, saved(y), x);
+    }
+
+    /** g·s·(1 − s) in one pass, s = σ(x); its own rule makes sigmoid twice differentiable. */
+    static Tensor sigmoidBackward(Tensor g, Tensor s) {
+        return record("sigmoidBackward", (gg, n) -> {
+            Tensor go = n.saved(0), sv = n.saved(1);
+            return grads(n.needsInputGrad(0) ? sigmoidBackward(gg, sv) : null,
+                    n.needsInputGrad(1) ? gg.mul(go).mul(sv.mul(-2).add(1)) : null);
+        }, fusedGrad(Fusion.SIGMOID, g, s), saved(g, s), g, s);
     }
 
     static Tensor relu(Tensor x) {
-        return record("relu", (g, n) -> grads(g.mul(n.saved(0).step())), unary(Unary.RELU, x, 0, 0), saved(x), x);
+        return record("relu", (g, n) -> grads(reluBackward(g, n.saved(0))), unary(Unary.RELU, x, 0, 0), saved(x), x);
+    }
+
+    /** g where x &gt; 0, else 0, in one pass; linear in g, and x only selects (its gradient is zero). */
+    static Tensor reluBackward(Tensor g, Tensor x) {
+        Tensor mask = x.detach();
+        return record("reluBackward", (gg, n) -> grads(reluBackward(gg, mask)), fusedGrad(Fusion.RELU, g, x), null, g);
     }
 
     static Tensor sin(Tensor x) {
@@ -308,6 +326,40 @@ final class Ops {
         return record("scatterAdd", (g, n) -> grads(g.gather(axis, idxConst)), out, null, src);
     }
 
+    /**
+     * x·Wᵀ + b for x [n, in], W [out, in], b [out] (PyTorch's F.linear): one GEMM that reads W transposed and
+     * accumulates onto the broadcast bias. The rule gives ∂W = gᵀ·x directly in W's layout.
+     */
+    static Tensor linear(Tensor x, Tensor w, Tensor b) {
+        int n = x.shape[0], in = x.shape[1], out = w.shape[0];
+        if (w.shape.length != 2 || w.shape[1] != in || (b != null && (b.shape.length != 1 || b.shape[0] != out))) {
+            throw new IllegalArgumentException("linear: input " + Shapes.str(x.shape) + ", weight " + Shapes.str(w.shape)
+                    + (b == null ? "" : ", bias " + Shapes.str(b.shape)) + " do not fit (weight must be [out, "
+                    + in + "], bias [out])");
+        }
+        DType dt = DType.promote(x.dtype, w.dtype);
+        Tensor y = Tensor.empty(dt, new int[] {n, out});
+        if (b != null) copyInto(b, y);
+        Tensor a = gemmReady(x.dtype == dt ? x : copy(x, dt));
+        Tensor wt = w.dtype == dt ? w : copy(w, dt);
+        boolean ta = isTransposed(a);
+        int lda = ta ? a.strides[1] : a.strides[0];
+        Tensor wc = wt.contiguousData();
+        if (dt == DType.FLOAT32) {
+            Gemm.sgemm(ta, true, n, out, in, 1f, a.storage.f, a.offset, lda, wc.storage.f, wc.offset, in, b == null ? 0f : 1f, y.storage.f, 0, out);
+        } else {
+            Gemm.dgemm(ta, true, n, out, in, 1d, a.storage.d, a.offset, lda, wc.storage.d, wc.offset, in, b == null ? 0d : 1d, y.storage.d, 0, out);
+        }
+        Tensor[] ins = b == null ? new Tensor[] {x, w} : new Tensor[] {x, w, b};
+        return record("linear", (g, nd) -> {
+            Tensor[] gs = new Tensor[ins.length];
+            if (nd.needsInputGrad(0)) gs[0] = g.matmul(nd.saved(1));
+            if (nd.needsInputGrad(1)) gs[1] = g.t().matmul(nd.saved(0));
+            if (gs.length == 3 && nd.needsInputGrad(2)) gs[2] = g.sum(0, false);
+            return gs;
+        }, y, saved(x, w), ins);
+    }
+
     /** Matrix product over the last two axes, batch axes broadcast. Transposed views go to GEMM as flags. */
     static Tensor matmul(Tensor a, Tensor b) {
         Tensor out = matmulKernel(a, b);
@@ -317,6 +369,39 @@ final class Ops {
     }
 
     // ================================================================ kernels glue (no graph)
+
+    enum Fusion { RELU, SIGMOID, TANH }
+
+    /** The activations' backward products in one pass over g and the saved tensor (same shape). */
+    static Tensor fusedGrad(Fusion f, Tensor g, Tensor saved) {
+        if (!Arrays.equals(g.shape, saved.shape) || g.dtype != saved.dtype) {
+            // Unusual layouts (broadcast or mixed dtypes) take the composed path.
+            return switch (f) {
+                case RELU -> binary("mul", Binary.MUL, g, unary(Unary.STEP, saved, 0, 0));
+                case SIGMOID -> binary("mul", Binary.MUL, g, binary("mul", Binary.MUL, saved, binary("sub", Binary.SUB, Tensor.scalar(1, saved.dtype), saved)));
+                case TANH -> binary("mul", Binary.MUL, g, binary("sub", Binary.SUB, Tensor.scalar(1, saved.dtype), binary("mul", Binary.MUL, saved, saved)));
+            };
+        }
+        Tensor gc = g.contiguousData(), sc = saved.contiguousData();
+        Tensor out = Tensor.empty(g.dtype, g.shape);
+        int n = out.numel(), go = gc.offset, so = sc.offset;
+        if (g.dtype == DType.FLOAT32) {
+            float[] gv = gc.storage.f, sv = sc.storage.f, o = out.storage.f;
+            switch (f) {
+                case RELU -> { for (int i = 0; i < n; i++) o[i] = sv[so + i] > 0f ? gv[go + i] : 0f; }
+                case SIGMOID -> { for (int i = 0; i < n; i++) { float s = sv[so + i]; o[i] = gv[go + i] * (s * (1f - s)); } }
+                case TANH -> { for (int i = 0; i < n; i++) { float t = sv[so + i]; o[i] = gv[go + i] * (1f - t * t); } }
+            }
+        } else {
+            double[] gv = gc.storage.d, sv = sc.storage.d, o = out.storage.d;
+            switch (f) {
+                case RELU -> { for (int i = 0; i < n; i++) o[i] = sv[so + i] > 0d ? gv[go + i] : 0d; }
+                case SIGMOID -> { for (int i = 0; i < n; i++) { double s = sv[so + i]; o[i] = gv[go + i] * (s * (1d - s)); } }
+                case TANH -> { for (int i = 0; i < n; i++) { double t = sv[so + i]; o[i] = gv[go + i] * (1d - t * t); } }
+            }
+        }
+        return out;
+    }
 
     static Tensor unary(Unary op, Tensor x, double p, double q) {
         Tensor c = x.contiguousData();

@@ -353,8 +353,23 @@ public final class Tensor {
         return addInPlace(other, 1);
     }
 
-    /** this += alpha · other (broadcast to this shape): the optimisers' update. */
+    /** this += alpha · other (broadcast to this shape): gradient accumulation and the optimisers' update. */
     public Tensor addInPlace(Tensor other, double alpha) {
+        if (Arrays.equals(other.shape, shape) && other.dtype == dtype && isContiguous() && other.isContiguous()) {
+            checkInPlace("addInPlace");
+            int n = numel();
+            if (storage.f != null) {
+                float a = (float) alpha;
+                float[] x = storage.f, y = other.storage.f;
+                int xo = offset, yo = other.offset;
+                for (int i = 0; i < n; i++) x[xo + i] += a * y[yo + i];
+            } else {
+                double[] x = storage.d, y = other.storage.d;
+                int xo = offset, yo = other.offset;
+                for (int i = 0; i < n; i++) x[xo + i] += alpha * y[yo + i];
+            }
+            return this;
+        }
         checkInPlace("addInPlace");
         Tensor src = alpha == 1 ? other : Ops.binary("mul", Binary.MUL, other, scalar(alpha, other.dtype));
         Tensor sum = Ops.binary("add", Binary.ADD, this, src);
@@ -372,6 +387,44 @@ public final class Tensor {
         return this;
     }
 
+    /**
+     * A fused element-wise loop, written in place, over this tensor and {@code others}: all contiguous, of one
+     * shape and dtype. The optimisers' updates use it so that a step is one pass over memory with no temporaries.
+     */
+    public Tensor fusedInPlace(Fused kernel, Tensor... others) {
+        checkInPlace("fusedInPlace");
+        Tensor[] all = new Tensor[others.length + 1];
+        all[0] = this;
+        System.arraycopy(others, 0, all, 1, others.length);
+        int[] offsets = new int[all.length];
+        for (int k = 0; k < all.length; k++) {
+            Tensor t = all[k];
+            if (!Arrays.equals(t.shape, shape) || t.dtype != dtype || !t.isContiguous()) {
+                throw new IllegalArgumentException("fusedInPlace: operand " + k + " (" + Shapes.str(t.shape) + ", " + t.dtype
+                        + ") does not match " + Shapes.str(shape) + ", " + dtype + " or is not contiguous");
+            }
+            offsets[k] = t.offset;
+            if (k > 0) t.storage.version++;
+        }
+        if (storage.f != null) {
+            float[][] arrays = new float[all.length][];
+            for (int k = 0; k < all.length; k++) arrays[k] = all[k].storage.f;
+            kernel.floats(numel(), arrays, offsets);
+        } else {
+            double[][] arrays = new double[all.length][];
+            for (int k = 0; k < all.length; k++) arrays[k] = all[k].storage.d;
+            kernel.doubles(numel(), arrays, offsets);
+        }
+        return this;
+    }
+
+    /** The loops of {@link #fusedInPlace}: element i of operand k is {@code x[k][offset[k] + i]}. */
+    public interface Fused {
+        void floats(int n, float[][] x, int[] offset);
+
+        void doubles(int n, double[][] x, int[] offset);
+    }
+
     /** Copies src (broadcast to this shape, converted to this dtype) into this tensor. */
     public Tensor copyFrom(Tensor src) {
         checkInPlace("copyFrom");
@@ -383,6 +436,13 @@ public final class Tensor {
     }
 
     public Tensor fill(double value) {
+        if (isContiguous()) {
+            checkInPlace("fill");
+            int n = numel();
+            if (storage.f != null) Arrays.fill(storage.f, offset, offset + n, (float) value);
+            else Arrays.fill(storage.d, offset, offset + n, value);
+            return this;
+        }
         return copyFrom(scalar(value, dtype));
     }
 
@@ -712,6 +772,18 @@ public final class Tensor {
         if (other.shape.length == 1) out = out.squeeze(-1);
         if (shape.length == 1) out = out.squeeze(out.shape.length == 1 ? 0 : -2);
         return out;
+    }
+
+    /**
+     * A fully connected layer, this·weightᵀ + bias, for this [..., in], weight [out, in] and bias [out] (or null):
+     * PyTorch's F.linear, as one GEMM onto the broadcast bias.
+     */
+    public Tensor linear(Tensor weight, Tensor bias) {
+        if (shape.length == 2) return Ops.linear(this, weight, bias);
+        if (shape.length == 0) throw new IllegalArgumentException("linear: input must have at least one dimension");
+        int[] outShape = shape.clone();
+        outShape[outShape.length - 1] = weight.shape[0];
+        return Ops.linear(reshape(-1, shape[shape.length - 1]), weight, bias).reshape(outShape);
     }
 
     // ================================================================ composites for learning

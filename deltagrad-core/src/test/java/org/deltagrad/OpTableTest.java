@@ -41,7 +41,7 @@ class OpTableTest {
     /** Public Tensor methods that return a tensor but have no gradient (constants, factories, in-place writes). */
     static final Set<String> NOT_DIFFERENTIABLE = Set.of("of", "scalar", "zeros", "ones", "full", "arange", "rand", "randn",
             "sign", "gt", "lt", "ge", "le", "eq", "ne", "argmax", "detach", "grad", "requiresGrad",
-            "addInPlace", "mulInPlace", "copyFrom", "fill", "set");
+            "addInPlace", "mulInPlace", "copyFrom", "fill", "set", "fusedInPlace");
 
     static final List<OpCase> TABLE = new ArrayList<>();
 
@@ -127,6 +127,14 @@ class OpTableTest {
             int m = 1 + r.nextInt(4), k = 1 + r.nextInt(4);
             return List.of(draw(r, Domain.ANY, m, k), draw(r, Domain.ANY, k), draw(r, Domain.ANY, m));
         }, in -> in.get(2).matmul(in.get(0).matmul(in.get(1)).exp()).mul(in.get(2).matmul(in.get(2))));
+        add("linear", "linear", r -> {
+            int n = 1 + r.nextInt(4), in = 1 + r.nextInt(4), out = 1 + r.nextInt(4);
+            return List.of(draw(r, Domain.ANY, n, in), draw(r, Domain.ANY, out, in), draw(r, Domain.ANY, out));
+        }, in -> in.get(0).linear(in.get(1), in.get(2)).tanh());
+        add("linear", "linear 3-D, no bias", r -> {
+            int b = 1 + r.nextInt(3), n = 1 + r.nextInt(3), in = 1 + r.nextInt(4), out = 1 + r.nextInt(4);
+            return List.of(draw(r, Domain.ANY, b, n, in), draw(r, Domain.ANY, out, in));
+        }, in -> in.get(0).linear(in.get(1), null).square());
         add("t", "t", r -> List.of(draw(r, Domain.ANY, 1 + r.nextInt(4), 1 + r.nextInt(4))), in -> in.get(0).t().exp());
     }
 

@@ -8,7 +8,7 @@ import picocli.CommandLine.Spec;
 /** {@code deltagrad bench}: measurements, never timed unit tests. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Benchmarks: fd-vs-backprop (why backprop), train (epoch time, GFLOP/s, forward/backward split).",
-        subcommands = {FdVsBackpropCommand.class})
+        subcommands = {org.deltagrad.cli.bench.BenchTrainCommand.class, FdVsBackpropCommand.class})
 public final class BenchCommand implements Runnable {
     @Spec
     CommandSpec spec;

@@ -120,7 +120,7 @@ public final class TrainCommand implements Callable<Integer> {
     }
 
     /** Flags over dataset-specific defaults: tuned for seconds on spirals, a strong MLP on the image sets. */
-    TrainConfig config() {
+    public TrainConfig config() {
         TrainConfig c = new TrainConfig();
         c.dataset = dataset;
         c.dataDir = dataDir;

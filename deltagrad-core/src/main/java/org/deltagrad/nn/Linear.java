@@ -58,9 +58,8 @@ public final class Linear extends Module {
             throw new IllegalArgumentException("Linear(in=" + in + ", out=" + out + "): input of shape "
                     + Arrays.toString(x.shape()) + " does not end in " + in);
         }
-        // weight.t() is a transposed view; the GEMM reads it with a transpose flag, so nothing is copied.
-        Tensor y = x.matmul(weight.t());
-        return bias == null ? y : y.add(bias);
+        // One GEMM onto the broadcast bias, reading the weight transposed; nothing is copied.
+        return x.linear(weight, bias);
     }
 
     @Override

@@ -53,23 +53,48 @@ public class Adam extends Optimizer {
 
     @Override
     protected final void update(int i, Tensor p, Tensor grad) {
-        double lr = learningRate();
-        Tensor g = grad;
-        if (decoupled) {
-            if (weightDecay != 0) p.mulInPlace(1 - lr * weightDecay);
-        } else {
-            g = withWeightDecay(grad, p, weightDecay);
-        }
         if (m[i] == null) {
             m[i] = Tensor.zeros(p.dtype(), p.shape());
             v[i] = Tensor.zeros(p.dtype(), p.shape());
         }
         int t = ++steps[i];
-        m[i].mulInPlace(beta1).addInPlace(g, 1 - beta1);
-        v[i].mulInPlace(beta2).addInPlace(g.square(), 1 - beta2);
-        double bias1 = 1 - Math.pow(beta1, t);
-        double bias2 = 1 - Math.pow(beta2, t);
-        Tensor denom = v[i].sqrt().div(Math.sqrt(bias2)).add(eps);
-        p.addInPlace(m[i].div(denom), -lr / bias1);
+        double lr = learningRate();
+        double stepSize = lr / (1 - Math.pow(beta1, t));
+        double sqrtBias2 = Math.sqrt(1 - Math.pow(beta2, t));
+        double decay = decoupled ? 1 - lr * weightDecay : 1;
+        double l2 = decoupled ? 0 : weightDecay;
+        double b1 = beta1, b2 = beta2, e = eps;
+        // One pass: p, g, m, v are read once and written once; no temporaries.
+        p.fusedInPlace(new Tensor.Fused() {
+            @Override
+            public void floats(int n, float[][] x, int[] o) {
+                float[] pp = x[0], gg = x[1], mm = x[2], vv = x[3];
+                float fb1 = (float) b1, fb2 = (float) b2, c1 = (float) (1 - b1), c2 = (float) (1 - b2);
+                float fl2 = (float) l2, fdecay = (float) decay, fstep = (float) stepSize, fs2 = (float) sqrtBias2, fe = (float) e;
+                for (int k = 0; k < n; k++) {
+                    float pv = pp[o[0] + k];
+                    float g = gg[o[1] + k] + fl2 * pv;
+                    float mv = fb1 * mm[o[2] + k] + c1 * g;
+                    float vv2 = fb2 * vv[o[3] + k] + c2 * g * g;
+                    mm[o[2] + k] = mv;
+                    vv[o[3] + k] = vv2;
+                    pp[o[0] + k] = pv * fdecay - fstep * mv / ((float) Math.sqrt(vv2) / fs2 + fe);
+                }
+            }
+
+            @Override
+            public void doubles(int n, double[][] x, int[] o) {
+                double[] pp = x[0], gg = x[1], mm = x[2], vv = x[3];
+                for (int k = 0; k < n; k++) {
+                    double pv = pp[o[0] + k];
+                    double g = gg[o[1] + k] + l2 * pv;
+                    double mv = b1 * mm[o[2] + k] + (1 - b1) * g;
+                    double vv2 = b2 * vv[o[3] + k] + (1 - b2) * g * g;
+                    mm[o[2] + k] = mv;
+                    vv[o[3] + k] = vv2;
+                    pp[o[0] + k] = pv * decay - stepSize * mv / (Math.sqrt(vv2) / sqrtBias2 + e);
+                }
+            }
+        }, grad.contiguous(), m[i], v[i]);
     }
 }

@@ -45,16 +45,43 @@ public final class SGD extends Optimizer {
 
     @Override
     protected void update(int i, Tensor p, Tensor grad) {
-        Tensor g = withWeightDecay(grad, p, weightDecay);
-        if (momentum != 0) {
-            Tensor v = velocity[i];
-            if (v == null) {
-                velocity[i] = v = Tensor.zeros(p.dtype(), p.shape()).copyFrom(g);
-            } else {
-                v.mulInPlace(momentum).addInPlace(g, 1 - dampening);
-            }
-            g = nesterov ? g.add(v.mul(momentum)) : v;
+        Tensor g = grad.contiguous();
+        double lr = learningRate(), wd = weightDecay, mu = momentum, damp = 1 - dampening;
+        if (momentum == 0) {
+            if (wd != 0) p.mulInPlace(1 - lr * wd);
+            p.addInPlace(g, -lr);
+            return;
         }
-        p.addInPlace(g, -learningRate());
+        boolean first = velocity[i] == null;
+        if (first) velocity[i] = Tensor.zeros(p.dtype(), p.shape());
+        boolean nest = nesterov;
+        // One pass: d = g + wd·p; v = μv + (1−dampening)·d (v = d at the first step); p −= lr·(nesterov ? d + μv : v).
+        p.fusedInPlace(new Tensor.Fused() {
+            @Override
+            public void floats(int n, float[][] x, int[] o) {
+                float[] pp = x[0], gg = x[1], vv = x[2];
+                float fwd = (float) wd, fmu = (float) mu, fdamp = first ? 1f : (float) damp, flr = (float) lr, keep = first ? 0f : fmu;
+                for (int k = 0; k < n; k++) {
+                    float pv = pp[o[0] + k];
+                    float d = gg[o[1] + k] + fwd * pv;
+                    float v = keep * vv[o[2] + k] + fdamp * d;
+                    vv[o[2] + k] = v;
+                    pp[o[0] + k] = pv - flr * (nest ? d + fmu * v : v);
+                }
+            }
+
+            @Override
+            public void doubles(int n, double[][] x, int[] o) {
+                double[] pp = x[0], gg = x[1], vv = x[2];
+                double fdamp = first ? 1 : damp, keep = first ? 0 : mu;
+                for (int k = 0; k < n; k++) {
+                    double pv = pp[o[0] + k];
+                    double d = gg[o[1] + k] + wd * pv;
+                    double v = keep * vv[o[2] + k] + fdamp * d;
+                    vv[o[2] + k] = v;
+                    pp[o[0] + k] = pv - lr * (nest ? d + mu * v : v);
+                }
+            }
+        }, g, velocity[i]);
     }
 }

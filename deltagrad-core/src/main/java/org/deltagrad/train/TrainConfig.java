@@ -31,6 +31,8 @@ public final class TrainConfig {
     public double clipNorm = 0;
     /** Record per-layer δ, gradient norms and saturation every epoch (issue: learning slowdown). */
     public boolean diagnostics;
+    /** Measure test accuracy after every epoch (benchmarks turn this off). */
+    public boolean evaluateEachEpoch = true;
 
     /** Checks the values and names a bad one in one line. */
     public TrainConfig validate() {

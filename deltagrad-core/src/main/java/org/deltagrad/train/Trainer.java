@@ -54,6 +54,7 @@ public final class Trainer {
     }
 
     public Result fit(Datasets.TrainTest data, Listener listener) {
+        if (config.threads > 0) org.deltagrad.kernels.Parallel.setThreads(config.threads);
         Dataset train = data.train(), test = data.test();
         boolean mse = config.loss.equals("mse");
         MlpSpec spec = new MlpSpec(train.numFeatures(), config.hidden, train.numClasses(), config.activation, mse,
@@ -73,8 +74,10 @@ public final class Trainer {
             double lossSum = 0;
             long correct = 0, seen = 0;
             int batchIndex = 0;
+            long forwardNs = 0, backwardNs = 0, stepNs = 0;
             for (Batch b : loader.epoch(epoch - 1)) {
                 batchIndex++;
+                long t0 = System.nanoTime();
                 optimizer.zeroGrad();
                 Tensor out = model.forward(b.x());
                 Tensor loss = mse ? Losses.quadratic(out, oneHot(b.labels(), spec.outputs(), out.dtype()))
@@ -85,18 +88,26 @@ public final class Trainer {
                             + batchIndex + " of " + loader.batchesPerEpoch() + "; training diverged: try a lower --lr (now "
                             + lr + ")" + (config.clipNorm == 0 ? " or --clip-norm 1" : ""));
                 }
+                long t1 = System.nanoTime();
                 loss.backward();
+                long t2 = System.nanoTime();
                 if (config.clipNorm > 0) GradClip.clipGradNorm(model.parameters(), config.clipNorm);
                 optimizer.step();
+                long t3 = System.nanoTime();
+                forwardNs += t1 - t0;
+                backwardNs += t2 - t1;
+                stepNs += t3 - t2;
                 lossSum += value * b.size();
                 seen += b.size();
                 correct += countCorrect(out, b.labels());
                 if (listener != null) listener.batch(epoch, b.size(), value);
             }
             double seconds = (System.nanoTime() - start) / 1e9;
-            double testAccuracy = Evaluation.of(model, test, 1000).accuracy();
+            double testAccuracy = config.evaluateEachEpoch || epoch == config.epochs
+                    ? Evaluation.of(model, test, 1000).accuracy() : Double.NaN;
             List<LayerDiagnostics> diag = diagnostics == null ? null : diagnostics.measure();
-            EpochStats stats = new EpochStats(epoch, lossSum / seen, (double) correct / seen, testAccuracy, seconds, lr, diag);
+            EpochStats stats = new EpochStats(epoch, lossSum / seen, (double) correct / seen, testAccuracy, seconds, lr, diag,
+                    forwardNs / 1e9, backwardNs / 1e9, stepNs / 1e9);
             history.add(stats);
             if (listener != null) {
                 listener.epoch(stats);

@@ -1,0 +1,131 @@
+package org.deltagrad.cli.bench;
+
+import java.io.PrintWriter;
+import java.lang.management.ManagementFactory;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+import org.deltagrad.cli.Json;
+import org.deltagrad.cli.TrainCommand;
+import org.deltagrad.data.Datasets;
+import org.deltagrad.kernels.Gemm;
+import org.deltagrad.kernels.Parallel;
+import org.deltagrad.train.EpochStats;
+import org.deltagrad.train.TrainConfig;
+import org.deltagrad.train.Trainer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code deltagrad bench train}: the training flags of {@code train}, then warm-up epochs and timed epochs with
+ * no evaluation in between; reports the median epoch time and its spread, GFLOP/s of the matrix products, the
+ * forward/backward/step split and the allocation rate of the training thread.
+ */
+@Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Time training epochs with the same flags as 'deltagrad train' (outputs are not written).",
+                "Median of the timed epochs after warm-up; --json prints one object."})
+public final class BenchTrainCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    TrainCommand train;
+
+    @Option(names = "--warmup", paramLabel = "N", description = "Untimed epochs first, for the JIT (default: ${DEFAULT-VALUE}).")
+    int warmup = 1;
+    @Option(names = "--timed", paramLabel = "N", description = "Timed epochs (default: ${DEFAULT-VALUE}).")
+    int timed = 5;
+    @Option(names = "--json", description = "Print one JSON object.")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+        if (warmup < 0 || timed < 1) throw new IllegalArgumentException("--warmup must be >= 0 and --timed >= 1");
+        TrainConfig config = train.config();
+        config.epochs = warmup + timed;
+        config.schedule = "constant";
+        config.evaluateEachEpoch = false;
+        Datasets.TrainTest data = Datasets.load(config.dataset, config.dataDir);
+        int samples = data.train().size();
+
+        var threadBean = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        long threadId = Thread.currentThread().getId();
+        List<Long> allocated = new ArrayList<>();
+        long[] last = {threadBean.getThreadAllocatedBytes(threadId)};
+        Trainer.Result result = new Trainer(config).fit(data, new Trainer.Listener() {
+            @Override
+            public void epoch(EpochStats stats) {
+                long now = threadBean.getThreadAllocatedBytes(threadId);
+                allocated.add(now - last[0]);
+                last[0] = now;
+            }
+        });
+
+        List<EpochStats> timedEpochs = result.epochs().subList(warmup, warmup + timed);
+        double[] seconds = timedEpochs.stream().mapToDouble(EpochStats::seconds).toArray();
+        double median = median(seconds);
+        double forward = median(timedEpochs.stream().mapToDouble(EpochStats::forwardSeconds).toArray());
+        double backward = median(timedEpochs.stream().mapToDouble(EpochStats::backwardSeconds).toArray());
+        double step = median(timedEpochs.stream().mapToDouble(EpochStats::stepSeconds).toArray());
+        double flops = matmulFlops(result.spec().sizes()) * samples;
+        double allocPerEpoch = median(allocated.subList(warmup, warmup + timed).stream().mapToDouble(Long::doubleValue).toArray());
+
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("config", config.toMap());
+        r.put("backend", Gemm.backend().name());
+        r.put("threads", Parallel.threads());
+        r.put("samples_per_epoch", samples);
+        r.put("median_epoch_seconds", median);
+        r.put("epoch_seconds", seconds);
+        r.put("min_epoch_seconds", Arrays.stream(seconds).min().orElse(Double.NaN));
+        r.put("max_epoch_seconds", Arrays.stream(seconds).max().orElse(Double.NaN));
+        r.put("gflops", flops / median / 1e9);
+        r.put("forward_seconds", forward);
+        r.put("backward_seconds", backward);
+        r.put("step_seconds", step);
+        r.put("forward_backward_ratio", (forward + backward) / forward);
+        r.put("allocated_mb_per_epoch", allocPerEpoch / 1e6);
+        r.put("allocated_bytes_per_step", allocPerEpoch / Math.ceil((double) samples / config.batch));
+        r.put("final_train_loss", result.last().trainLoss());
+        r.put("final_test_accuracy", result.last().testAccuracy());
+
+        PrintWriter out = spec.commandLine().getOut();
+        if (json) {
+            out.print(Json.toJson(r));
+            out.println();
+            return 0;
+        }
+        out.printf(Locale.ROOT, "bench train: %s, layers %s, %s, batch %d, %s; GEMM %s, %d threads%n", config.dataset,
+                Arrays.toString(result.spec().sizes()), config.activation.id(), config.batch, config.optimizer,
+                Gemm.backend().name(), Parallel.threads());
+        out.printf(Locale.ROOT, "epoch seconds (%d timed after %d warm-up): median %.3f, min %.3f, max %.3f%n", timed, warmup,
+                median, r.get("min_epoch_seconds"), r.get("max_epoch_seconds"));
+        out.printf(Locale.ROOT, "matmul GFLOP/s: %.1f; forward %.3f s, backward %.3f s, step %.3f s per epoch; "
+                + "forward+backward = %.2f x forward%n", flops / median / 1e9, forward, backward, step, (forward + backward) / forward);
+        out.printf(Locale.ROOT, "allocated on the training thread: %.1f MB per epoch (%.0f bytes per step)%n",
+                allocPerEpoch / 1e6, (double) r.get("allocated_bytes_per_step"));
+        return 0;
+    }
+
+    /** Multiply-adds of the matrix products per example: 2·in·out forward, 4·in·out backward (not the input's gradient). */
+    static double matmulFlops(int[] sizes) {
+        double f = 0;
+        for (int l = 0; l + 1 < sizes.length; l++) f += 6.0 * sizes[l] * sizes[l + 1];
+        return f - 2.0 * sizes[0] * sizes[1];
+    }
+
+    static double median(double[] v) {
+        double[] s = v.clone();
+        Arrays.sort(s);
+        int n = s.length;
+        return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+    }
+}
