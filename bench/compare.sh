@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Side-by-side training benchmark: deltagrad vs PyTorch on the same machine, alternating runs, medians.
+# Needs: apt-get install -y python3-torch libopenblas0-pthread (and libblas.so.3 pointed at OpenBLAS:
+#   update-alternatives --set libblas.so.3-x86_64-linux-gnu /usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3)
+# Usage: bench/compare.sh [rounds]   (default 3 rounds of each config)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+rounds=${1:-3}
+jar=deltagrad-cli/target/deltagrad.jar
+[ -f "$jar" ] || mvn -B -q -DskipTests package
+py() { OPENBLAS_NUM_THREADS=2 /usr/bin/python3 bench/pytorch_train.py "$@"; }
+dg() { java -XX:+UseParallelGC -jar "$jar" bench train --dataset fashion-mnist --json --warmup 1 --timed 3 "$@" 2>/dev/null; }
+median() { python3 -c 'import sys,statistics; print(statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
+field() { python3 -c 'import sys,json; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+
+run_config() {
+  local name=$1 dgargs=$2 pyargs=$3 d=() p=()
+  for ((r = 0; r < rounds; r++)); do
+    d+=("$(dg $dgargs | field median_epoch_seconds)")
+    p+=("$(py $pyargs --warmup 1 --timed 3 | field median_epoch_seconds)")
+  done
+  local dm pm
+  dm=$(median "${d[@]}"); pm=$(median "${p[@]}")
+  printf '%-44s deltagrad %7.3f s  pytorch %7.3f s  ratio %.2f\n' "$name" "$dm" "$pm" "$(python3 -c "print($dm/$pm)")"
+}
+
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+run_config "784-100-10 relu CE, batch 64, SGD 0.1" \
+  "--layers 100 --batch 64 --optimizer sgd --lr 0.1" "--layers 100 --batch 64 --lr 0.1"
+run_config "784-100-10 relu CE, batch 1024, SGD 0.1" \
+  "--layers 100 --batch 1024 --optimizer sgd --lr 0.1" "--layers 100 --batch 1024 --lr 0.1"
+run_config "Nielsen 784-30-10 sigmoid MSE, batch 10, lr 3" \
+  "--layers 30 --activation sigmoid --loss mse --batch 10 --optimizer sgd --lr 3.0" \
+  "--layers 30 --activation sigmoid --loss mse --batch 10 --lr 3.0"
