@@ -134,7 +134,7 @@ public final class Node {
         if (t.version() != savedVersions[i]) {
             throw new IllegalStateException("A tensor of shape " + Arrays.toString(t.shape()) + " that '" + name
                     + "' saved for backward was modified in place (its version is " + t.version() + ", expected "
-                    + savedVersions[i] + "). Modify a copy (clone()) instead, or modify it only after backward.");
+                    + savedVersions[i] + "). Modify a copy (copy()) instead, or modify it only after backward.");
         }
         return t;
     }

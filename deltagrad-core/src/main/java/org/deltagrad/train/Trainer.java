@@ -111,7 +111,7 @@ public final class Trainer {
             history.add(stats);
             if (listener != null) {
                 listener.epoch(stats);
-                if (diag != null) for (String w : Diagnostics.warnings(diag, epoch)) listener.warning(w);
+                if (diag != null) for (String w : diagnostics.warnings(diag, epoch)) listener.warning(w);
             }
         }
         return new Result(spec, model, history, model.parameterCount());
@@ -213,10 +213,13 @@ public final class Trainer {
             return out;
         }
 
-        static List<String> warnings(List<LayerDiagnostics> diag, int epoch) {
+        private final java.util.Set<Integer> warned = new java.util.HashSet<>();
+
+        /** One warning per layer, the first epoch it is mostly saturated (not a flood every epoch). */
+        List<String> warnings(List<LayerDiagnostics> diag, int epoch) {
             List<String> w = new ArrayList<>();
             for (LayerDiagnostics d : diag) {
-                if (d.saturatedFraction() > 0.5) {
+                if (d.saturatedFraction() > 0.5 && warned.add(d.layer())) {
                     w.add(String.format(java.util.Locale.ROOT, "epoch %d: layer %d is mostly saturated (%.0f%% of units have "
                             + "f'(z) < 0.01), so it learns slowly; try a smaller --lr, another --activation or the "
                             + "cross-entropy loss", epoch, d.layer(), 100 * d.saturatedFraction()));
