@@ -78,7 +78,7 @@ final class Cli {
 
     /** Trains spirals quickly (same settings every time) into {@code dir}; returns the weights file. */
     static Path trainSpirals(Path dir) {
-        run("train", "--epochs", 30, "--threads", 1, "--out", dir).ok();
+        run("train", "--epochs", 30, "--out", dir).ok(); // default threads, as evaluate and predict use
         return dir.resolve("model.safetensors");
     }
 
