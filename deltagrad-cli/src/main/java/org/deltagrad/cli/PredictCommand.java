@@ -120,8 +120,11 @@ public final class PredictCommand implements Callable<Integer> {
         if (name.contains("idx") || name.endsWith(".gz")) {
             IdxArray a = Idx.read(file);
             int[] shape = a.shape();
-            int per = shape.length <= 1 ? a.numel() : a.numel() / shape[0];
-            int n = shape.length <= 1 ? 1 : Math.min(shape[0], limit);
+            if (a.numel() == 0) throw new UserException(file + ": the IDX file holds no values (shape " + Arrays.toString(shape) + ")");
+            // One input when the whole file fits the model (e.g. one [28, 28] image); else the first dimension counts inputs.
+            boolean single = shape.length <= 1 || a.numel() == s.inputs();
+            int per = single ? a.numel() : a.numel() / shape[0];
+            int n = single ? 1 : Math.min(shape[0], limit);
             float[] v = a.toFloatArray();
             boolean bytes = a.type() == IdxArray.Type.UBYTE;
             float[][] rows = new float[n][per];

@@ -23,6 +23,7 @@ import org.deltagrad.train.Trainer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /** {@code deltagrad train}: trains a multilayer perceptron and writes the model, a report and pictures. */
@@ -78,7 +79,13 @@ public final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter log = spec.commandLine().getOut();
-        TrainConfig config = config();
+        TrainConfig config;
+        try {
+            config = config();
+        } catch (IllegalArgumentException | UserException e) {
+            // A bad flag value is a usage error, like an unknown flag: exit 2 and point to --help.
+            throw new ParameterException(spec.commandLine(), e.getMessage(), e);
+        }
         Datasets.TrainTest data = Datasets.load(config.dataset, config.dataDir);
         Path dir = out != null ? out : Path.of("runs", config.dataset);
         Path modelPath = save != null ? save : dir.resolve("model.safetensors");

@@ -10,6 +10,7 @@ import org.deltagrad.data.Batch;
 import org.deltagrad.data.DataLoader;
 import org.deltagrad.data.Dataset;
 import org.deltagrad.data.Datasets;
+import org.deltagrad.kernels.Parallel;
 import org.deltagrad.nn.Activation;
 import org.deltagrad.nn.Linear;
 import org.deltagrad.nn.Losses;
@@ -53,8 +54,19 @@ public final class Trainer {
         this.config = config.validate();
     }
 
+    /** Trains on {@code data}; the kernels use {@code config.threads} threads meanwhile (0: leave as is). */
     public Result fit(Datasets.TrainTest data, Listener listener) {
-        if (config.threads > 0) org.deltagrad.kernels.Parallel.setThreads(config.threads);
+        int threadsBefore = Parallel.threads();
+        boolean setThreads = config.threads > 0 && config.threads != threadsBefore;
+        if (setThreads) Parallel.setThreads(config.threads);
+        try {
+            return run(data, listener);
+        } finally {
+            if (setThreads) Parallel.setThreads(threadsBefore);
+        }
+    }
+
+    private Result run(Datasets.TrainTest data, Listener listener) {
         Dataset train = data.train(), test = data.test();
         boolean mse = config.loss.equals("mse");
         MlpSpec spec = new MlpSpec(train.numFeatures(), config.hidden, train.numClasses(), config.activation, mse,

@@ -54,6 +54,7 @@ public final class BenchTrainCommand implements Callable<Integer> {
         config.schedule = "constant";
         config.evaluateEachEpoch = false;
         Datasets.TrainTest data = Datasets.load(config.dataset, config.dataDir);
+        int threads = config.threads > 0 ? config.threads : Parallel.threads();
         int samples = data.train().size();
 
         var threadBean = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
@@ -81,7 +82,7 @@ public final class BenchTrainCommand implements Callable<Integer> {
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("config", config.toMap());
         r.put("backend", Gemm.backend().name());
-        r.put("threads", Parallel.threads());
+        r.put("threads", threads);
         r.put("samples_per_epoch", samples);
         r.put("median_epoch_seconds", median);
         r.put("epoch_seconds", seconds);
@@ -105,7 +106,7 @@ public final class BenchTrainCommand implements Callable<Integer> {
         }
         out.printf(Locale.ROOT, "bench train: %s, layers %s, %s, batch %d, %s; GEMM %s, %d threads%n", config.dataset,
                 Arrays.toString(result.spec().sizes()), config.activation.id(), config.batch, config.optimizer,
-                Gemm.backend().name(), Parallel.threads());
+                Gemm.backend().name(), threads);
         out.printf(Locale.ROOT, "epoch seconds (%d timed after %d warm-up): median %.3f, min %.3f, max %.3f%n", timed, warmup,
                 median, r.get("min_epoch_seconds"), r.get("max_epoch_seconds"));
         out.printf(Locale.ROOT, "matmul GFLOP/s: %.1f; forward %.3f s, backward %.3f s, step %.3f s per epoch; "
