@@ -100,10 +100,13 @@ public final class JavaGemm implements GemmBackend {
         return n < m && n < NC;
     }
 
-    /** Rows unless the product is too short to give every thread a few row groups (e.g. batch 1). */
+    /**
+     * How threads share the product: by columns while that leaves each a long row (then only the
+     * small A panel is packed twice), else by row groups (each thread packs all of B, so rows stay long).
+     */
     private static boolean splitRows(int m, int n) {
         int t = Parallel.threads();
-        return m >= 4 * MR * t || (m + MR - 1) / MR >= (n + NR - 1) / NR;
+        return n < 256 * t && (m >= 4 * MR * t || m / MR >= n / NR);
     }
 
     /** Depth of each k slice: at most KC, balanced so the last slice is not a sliver, and even. */
