@@ -5,14 +5,18 @@ package org.deltagrad.kernels;
  * innermost loop into SIMD fused multiply-adds.
  *
  * <p>Blocking (Goto-style, simplified): for each NC-wide column block and KC-deep slice of k, the
- * slice of op(B) is packed into a contiguous KC×NC panel (kept in L2) and scaled rows of op(A) into an
- * MC×KC panel; the micro-kernel then updates 4 rows of C at a time with 4 k-steps per pass over a row
- * (16 FMAs per element per pass), loading each packed B value once for four rows. Transposes are
- * absorbed by packing, so callers never materialise one.
+ * slice of op(B) is packed into a KC×NC panel (kept in L2) and alpha-scaled rows of op(A) into an
+ * MC×KC panel; the micro-kernel adds 4 rows × 2 k-steps per pass over a row of a C tile, which is
+ * written back to C (with beta) once per column block. Transposes are absorbed by packing, so callers
+ * never materialise one.
+ *
+ * <p>The vectorised loop runs along rows of C, and its fixed per-pass cost (scalar pre/post loops)
+ * hurts when rows are short, as in an MLP's 100-wide layers. So when C is taller than wide we compute
+ * Cᵀ = op(B)ᵀ·op(A)ᵀ instead, which only swaps operands and writes the tile back transposed.
  *
  * <p>Determinism: every element of C is computed by the same sequence of roundings whatever the
- * thread count, because threads split C (rows, or columns when m is small) and never k, and the k
- * blocking depends only on k.
+ * thread count: the orientation and k blocking depend only on the shape, and threads split C (rows,
+ * or columns when it has few rows), never k.
  */
 public final class JavaGemm implements GemmBackend {
     /** Below this many flops (2mnk) one thread is faster than waking the pool. */
@@ -22,7 +26,7 @@ public final class JavaGemm implements GemmBackend {
     static final int MC = 64;
     /** Rows of C per micro-kernel pass, and the granularity of row splits across threads. */
     static final int MR = 4;
-    /** Column granularity of column splits: one 512-bit vector of floats. */
+    /** Lanes of one 512-bit float vector: the padding unit of tile rows and of column splits. */
     static final int NR = 16;
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
@@ -37,14 +41,12 @@ public final class JavaGemm implements GemmBackend {
                       float alpha, float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                       float beta, float[] c, int cOff, int ldc) {
         if (m == 0 || n == 0) return;
-        if (2.0 * m * n * k < PARALLEL_FLOPS || Parallel.threads() == 1) {
-            SgemmKernel.block(transA, transB, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, 0, m, 0, n);
-        } else if (splitRows(m, n)) {
-            Parallel.forRange((m + MR - 1) / MR, 1, (g0, g1) -> SgemmKernel.block(transA, transB, k, alpha,
-                    a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, g0 * MR, Math.min(m, g1 * MR), 0, n));
+        if (k == 0 || alpha == 0f) {
+            SgemmKernel.scale(beta, c, cOff, ldc, m, n);
+        } else if (transposeOutput(m, n)) {
+            sgemm(!transB, !transA, true, n, m, k, alpha, b, bOff, ldb, a, aOff, lda, beta, c, cOff, ldc);
         } else {
-            Parallel.forRange((n + NR - 1) / NR, 1, (g0, g1) -> SgemmKernel.block(transA, transB, k, alpha,
-                    a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, 0, m, g0 * NR, Math.min(n, g1 * NR)));
+            sgemm(transA, transB, false, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
         }
     }
 
@@ -53,44 +55,103 @@ public final class JavaGemm implements GemmBackend {
                       double alpha, double[] a, int aOff, int lda, double[] b, int bOff, int ldb,
                       double beta, double[] c, int cOff, int ldc) {
         if (m == 0 || n == 0) return;
-        if (2.0 * m * n * k < PARALLEL_FLOPS || Parallel.threads() == 1) {
-            DgemmKernel.block(transA, transB, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, 0, m, 0, n);
-        } else if (splitRows(m, n)) {
-            Parallel.forRange((m + MR - 1) / MR, 1, (g0, g1) -> DgemmKernel.block(transA, transB, k, alpha,
-                    a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, g0 * MR, Math.min(m, g1 * MR), 0, n));
+        if (k == 0 || alpha == 0.0) {
+            DgemmKernel.scale(beta, c, cOff, ldc, m, n);
+        } else if (transposeOutput(m, n)) {
+            dgemm(!transB, !transA, true, n, m, k, alpha, b, bOff, ldb, a, aOff, lda, beta, c, cOff, ldc);
         } else {
-            Parallel.forRange((n + NR - 1) / NR, 1, (g0, g1) -> DgemmKernel.block(transA, transB, k, alpha,
-                    a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, 0, m, g0 * NR, Math.min(n, g1 * NR)));
+            dgemm(transA, transB, false, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
         }
     }
 
-    /** Rows unless m is too short to give every thread a few row groups (e.g. batch-1 inference). */
+    /** Computes the m×n product P (C itself, or Cᵀ when transC) on one thread or split across the pool. */
+    private static void sgemm(boolean transA, boolean transB, boolean transC, int m, int n, int k, float alpha,
+                              float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                              float beta, float[] c, int cOff, int ldc) {
+        if (2.0 * m * n * k < PARALLEL_FLOPS || Parallel.threads() == 1) {
+            SgemmKernel.block(transA, transB, transC, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc,
+                    0, m, 0, n);
+        } else if (splitRows(m, n)) {
+            Parallel.forRange((m + MR - 1) / MR, 1, (g0, g1) -> SgemmKernel.block(transA, transB, transC, k,
+                    alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, g0 * MR, Math.min(m, g1 * MR), 0, n));
+        } else {
+            Parallel.forRange((n + NR - 1) / NR, 1, (g0, g1) -> SgemmKernel.block(transA, transB, transC, k,
+                    alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, 0, m, g0 * NR, Math.min(n, g1 * NR)));
+        }
+    }
+
+    private static void dgemm(boolean transA, boolean transB, boolean transC, int m, int n, int k, double alpha,
+                              double[] a, int aOff, int lda, double[] b, int bOff, int ldb,
+                              double beta, double[] c, int cOff, int ldc) {
+        if (2.0 * m * n * k < PARALLEL_FLOPS || Parallel.threads() == 1) {
+            DgemmKernel.block(transA, transB, transC, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc,
+                    0, m, 0, n);
+        } else if (splitRows(m, n)) {
+            Parallel.forRange((m + MR - 1) / MR, 1, (g0, g1) -> DgemmKernel.block(transA, transB, transC, k,
+                    alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, g0 * MR, Math.min(m, g1 * MR), 0, n));
+        } else {
+            Parallel.forRange((n + NR - 1) / NR, 1, (g0, g1) -> DgemmKernel.block(transA, transB, transC, k,
+                    alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, 0, m, g0 * NR, Math.min(n, g1 * NR)));
+        }
+    }
+
+    /** Vectorise along the longer side of C, as long as the shorter one fills less than a column block. */
+    static boolean transposeOutput(int m, int n) {
+        return n < m && n < NC;
+    }
+
+    /**
+     * How threads share the product: by columns while that leaves each a long row (then only the
+     * small A panel is packed twice), else by row groups (each thread packs all of B, so rows stay long).
+     */
     private static boolean splitRows(int m, int n) {
         int t = Parallel.threads();
-        return m >= 4 * MR * t || (m + MR - 1) / MR >= (n + NR - 1) / NR;
+        return n < 256 * t && (m >= 4 * MR * t || m / MR >= n / NR);
     }
 
-    /** Depth of each k slice: at most KC, balanced so the last slice is not a sliver, a multiple of 4. */
+    /** Depth of each k slice: at most KC, balanced so the last slice is not a sliver, and even. */
     static int sliceDepth(int k) {
         int slices = Math.max(1, (k + KC - 1) / KC);
-        return ((k + slices - 1) / slices + 3) & ~3;
+        return ((k + slices - 1) / slices + 1) & ~1;
     }
 
-    /** Per-thread packing buffers, grown on demand and kept, so steady-state calls allocate nothing. */
+    /**
+     * Row length of the packed B panel and the C tile: a whole number of 512-bit vectors, so the
+     * vectorised loop covers every column instead of leaving a scalar tail (n = 100 is common).
+     */
+    static int paddedWidth(int nc) {
+        return (nc + 63) / 64 * 64;
+    }
+
+    /**
+     * Per-thread buffers, grown on demand and kept, so steady-state calls allocate nothing. B panel and
+     * C tile rows are separate arrays because C2 only vectorises loops whose arrays share one index.
+     */
     static final class Scratch {
-        float[] packA = new float[0];
-        float[] packB = new float[0];
-        double[] packAd = new double[0];
-        double[] packBd = new double[0];
+        private float[] packA = new float[0];
+        private float[][] packB = new float[0][];
+        private float[][] tile = new float[0][];
+        private double[] packAd = new double[0];
+        private double[][] packBd = new double[0][];
+        private double[][] tiled = new double[0][];
 
         float[] packA(int size) {
             if (packA.length < size) packA = new float[size];
             return packA;
         }
 
-        float[] packB(int size) {
-            if (packB.length < size) packB = new float[size];
+        /** kc rows of at least width, zero from the caller's nc up to width (callers fill [0, nc)). */
+        float[][] packB(int kc, int width) {
+            packB = grow(packB, kc, width);
+            for (int p = 0; p < kc; p++) java.util.Arrays.fill(packB[p], 0, width, 0f);
             return packB;
+        }
+
+        /** rows zeroed rows of at least width: the accumulator for one column block of C. */
+        float[][] tile(int rows, int width) {
+            tile = grow(tile, rows, width);
+            for (int i = 0; i < rows; i++) java.util.Arrays.fill(tile[i], 0, width, 0f);
+            return tile;
         }
 
         double[] packAd(int size) {
@@ -98,9 +159,28 @@ public final class JavaGemm implements GemmBackend {
             return packAd;
         }
 
-        double[] packBd(int size) {
-            if (packBd.length < size) packBd = new double[size];
+        double[][] packBd(int kc, int width) {
+            packBd = grow(packBd, kc, width);
+            for (int p = 0; p < kc; p++) java.util.Arrays.fill(packBd[p], 0, width, 0.0);
             return packBd;
+        }
+
+        double[][] tiled(int rows, int width) {
+            tiled = grow(tiled, rows, width);
+            for (int i = 0; i < rows; i++) java.util.Arrays.fill(tiled[i], 0, width, 0.0);
+            return tiled;
+        }
+
+        private static float[][] grow(float[][] x, int rows, int width) {
+            if (x.length < rows) x = java.util.Arrays.copyOf(x, rows);
+            for (int i = 0; i < rows; i++) if (x[i] == null || x[i].length < width) x[i] = new float[width];
+            return x;
+        }
+
+        private static double[][] grow(double[][] x, int rows, int width) {
+            if (x.length < rows) x = java.util.Arrays.copyOf(x, rows);
+            for (int i = 0; i < rows; i++) if (x[i] == null || x[i].length < width) x[i] = new double[width];
+            return x;
         }
     }
 

@@ -1,5 +1,6 @@
 package org.deltagrad.openblas;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -64,6 +65,20 @@ class OpenBlasGemmTest {
             Gemm.dgemm(g.transA(), g.transB(), g.m(), g.n(), g.k(), g.alpha(), a, GemmCase.OFF, g.lda(),
                     b, GemmCase.OFF, g.ldb(), g.beta(), c, GemmCase.OFF, g.ldc());
             g.check(a, b, c0, c, 0x1p-53);
+        }
+    }
+
+    /** Not promised by OpenBLAS, but true of its GEMM (threads split M and N): keep it that way. */
+    @Test
+    void resultsDoNotDependOnThreadCount() {
+        GemmCase g = new GemmCase(true, false, 300, 257, 301, 1, 0.5);
+        float[] reference = null;
+        for (int threads : new int[] {1, 2}) {
+            Parallel.setThreads(threads);
+            float[] a = toFloat(g.randomA(3)), b = toFloat(g.randomB(3)), c = toFloat(g.initialC(3));
+            Gemm.sgemm(g.transA(), g.transB(), g.m(), g.n(), g.k(), 1f, a, GemmCase.OFF, g.lda(),
+                    b, GemmCase.OFF, g.ldb(), 0.5f, c, GemmCase.OFF, g.ldc());
+            if (reference == null) reference = c; else assertArrayEquals(reference, c);
         }
     }
 
