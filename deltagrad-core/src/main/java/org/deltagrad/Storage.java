@@ -5,9 +5,13 @@ package org.deltagrad;
  * in-place writes bump so that backward can tell when a tensor it saved was modified.
  */
 final class Storage {
+    private static final java.util.concurrent.atomic.AtomicLong SERIALS = new java.util.concurrent.atomic.AtomicLong();
+
     final float[] f;
     final double[] d;
     int version;
+    /** Allocation order: lets the backward sweep tell gradients it made itself from older tensors. */
+    final long serial = SERIALS.incrementAndGet();
 
     Storage(float[] f) {
         this.f = f;
@@ -17,6 +21,11 @@ final class Storage {
     Storage(double[] d) {
         this.f = null;
         this.d = d;
+    }
+
+    /** The serial the next storage will get. */
+    static long nextSerial() {
+        return SERIALS.get() + 1;
     }
 
     static Storage allocate(DType dtype, int n) {

@@ -32,6 +32,16 @@ public final class Tensor {
             public Node edgeTo(Tensor t) {
                 return t.gradFn != null ? t.gradFn : t.accumulator();
             }
+
+            @Override
+            public long storageSerial(Tensor t) {
+                return t.storage.serial;
+            }
+
+            @Override
+            public long nextSerial() {
+                return Storage.nextSerial();
+            }
         });
     }
 
@@ -303,11 +313,12 @@ public final class Tensor {
         this.grad = g;
     }
 
-    /** Zeroes the accumulated gradient in place (keeping its buffer for the next step). */
+    /**
+     * Clears the accumulated gradient (to null, like PyTorch's {@code set_to_none}): the next backward then
+     * hands the leaf the gradient it computes instead of adding it into a zeroed buffer.
+     */
     public void zeroGrad() {
-        if (grad == null) return;
-        if (grad.requiresGrad) grad = null;
-        else grad.fill(0);
+        grad = null;
     }
 
     Node accumulator() {

@@ -39,12 +39,15 @@ final class Engine {
                         + "; gradients can be created implicitly only for a scalar output. Pass a gradOutput of that "
                         + "shape (e.g. backward(Tensor.ones(...))), or reduce the output to a scalar first (sum/mean).");
             }
-            seed = Tensor.ones(output.dtype(), output.shape());
+            seed = null; // made below, after the sweep's first serial: a fresh gradient the leaves may adopt
         } else if (!Arrays.equals(seed.shape(), output.shape())) {
             throw new IllegalArgumentException("backward: gradOutput has shape " + Arrays.toString(seed.shape())
                     + " but the output has shape " + Arrays.toString(output.shape()));
         }
 
+        long sweepStart = Autograd.ACCESS.nextSerial();
+        Set<Long> adopted = new HashSet<>();
+        if (gradOutput == null) seed = Tensor.ones(output.dtype(), output.shape());
         Node root = Autograd.ACCESS.edgeTo(output);
         List<Node> order = reverseTopological(root);
         Set<Node> needed = targets == null ? null : needed(order, targets);
@@ -59,7 +62,7 @@ final class Engine {
                 if (g == null || (needed != null && !needed.contains(node))) continue;
                 if (captured != null && targets.contains(node)) captured.put(node, g);
                 if (node.isLeaf()) {
-                    if (targets == null) accumulate(node.variable, g, createGraph);
+                    if (targets == null) accumulate(node.variable, g, createGraph, sweepStart, adopted);
                     if (observer != null) observer.visit(node, g, new Tensor[0]);
                     continue;
                 }
@@ -103,11 +106,17 @@ final class Engine {
         return g;
     }
 
-    private static void accumulate(Tensor leaf, Tensor g, boolean createGraph) {
+    /**
+     * Adds g into the leaf's grad. A leaf without one adopts g when the sweep itself allocated it and no other
+     * leaf took it (rules such as add's pass one gradient to several inputs); otherwise it gets a copy, so
+     * that a later in-place accumulation never writes into a tensor someone else holds.
+     */
+    private static void accumulate(Tensor leaf, Tensor g, boolean createGraph, long sweepStart, Set<Long> adopted) {
         Tensor current = leaf.grad();
         if (current == null) {
-            // The gradient may alias another tensor (add's rule passes it through), so the leaf gets its own copy.
-            leaf.setGrad(createGraph ? g : g.copy());
+            long serial = Autograd.ACCESS.storageSerial(g);
+            boolean fresh = serial >= sweepStart && adopted.add(serial);
+            leaf.setGrad(createGraph || fresh ? g : g.copy());
         } else if (createGraph || current.requiresGrad()) {
             leaf.setGrad(current.add(g));
         } else {

@@ -11,4 +11,10 @@ public interface TensorAccess {
 
     /** The node a gradient for {@code t} is sent to: its grad_fn, or its leaf accumulator. */
     Node edgeTo(Tensor t);
+
+    /** The allocation serial of the storage behind {@code t} (views share it). */
+    long storageSerial(Tensor t);
+
+    /** The serial the next allocated storage will get. */
+    long nextSerial();
 }

@@ -134,6 +134,36 @@ class AutogradTest {
     }
 
     @Test
+    void leavesNeverShareAGradientBufferWithAnythingElse() {
+        // add passes one gradient to both inputs; user gradOutputs and saved tensors are not the sweep's to give away.
+        Tensor a = Tensor.ones(DType.FLOAT64, 2).requiresGrad(true), b = Tensor.ones(DType.FLOAT64, 2).requiresGrad(true);
+        Tensor seed = Tensor.of(new double[] {1, 2}, 2);
+        a.add(b).backward(seed);
+        a.add(b).backward(seed);
+        assertArrayEquals(new double[] {2, 4}, a.grad().toDoubleArray(), "accumulating into a must not touch b");
+        assertArrayEquals(new double[] {2, 4}, b.grad().toDoubleArray());
+        assertArrayEquals(new double[] {1, 2}, seed.toDoubleArray(), "the caller's gradOutput is never written");
+
+        Tensor kept = Tensor.of(new double[] {5}, 1);
+        Function returnsSaved = new Function() {
+            @Override
+            protected Tensor forward(Context ctx, Tensor... in) {
+                return in[0].mul(5);
+            }
+
+            @Override
+            protected Tensor[] backward(Context ctx, Tensor g) {
+                return new Tensor[] {kept};
+            }
+        };
+        Tensor x = Tensor.of(new double[] {1}, 1).requiresGrad(true);
+        returnsSaved.apply(x).sum().backward();
+        returnsSaved.apply(x).sum().backward();
+        assertEquals(10, x.grad().item());
+        assertEquals(5, kept.item(), "a tensor the rule did not make is copied, not adopted");
+    }
+
+    @Test
     void broadcastGradientsAreSummedBackToTheInputShape() {
         Tensor a = Tensor.ones(DType.FLOAT64, 2, 3).requiresGrad(true);
         Tensor b = Tensor.of(new double[] {1, 2, 3}, 3).requiresGrad(true);
