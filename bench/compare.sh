@@ -9,7 +9,7 @@ rounds=${1:-3}
 jar=deltagrad-cli/target/deltagrad.jar
 [ -f "$jar" ] || mvn -B -q -DskipTests package
 py() { OPENBLAS_NUM_THREADS=2 /usr/bin/python3 bench/pytorch_train.py "$@"; }
-dg() { java -XX:+UseParallelGC -jar "$jar" bench train --dataset fashion-mnist --json --warmup 1 --timed 3 "$@" 2>/dev/null; }
+dg() { ./deltagrad bench train --dataset fashion-mnist --json --warmup 1 --timed 3 "$@" 2>/dev/null; }
 median() { python3 -c 'import sys,statistics; print(statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
 field() { python3 -c 'import sys,json; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 

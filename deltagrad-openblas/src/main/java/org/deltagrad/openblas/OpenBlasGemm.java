@@ -26,16 +26,17 @@ import org.deltagrad.kernels.Parallel;
  */
 public final class OpenBlasGemm implements GemmBackend {
     private static final ThreadLocal<Buffers> BUFFERS = ThreadLocal.withInitial(Buffers::new);
-    private static volatile int blasThreads;
 
     public OpenBlasGemm() {
         Loader.load(org.bytedeco.openblas.global.openblas_nolapack.class);
-        syncThreads();
+        // OpenBLAS itself stays single-threaded; our pool runs blocks of large products side by side.
+        org.bytedeco.openblas.presets.openblas_nolapack.blas_set_num_threads(1);
     }
 
     @Override
     public String name() {
-        return OPENBLAS_VERSION.trim() + " (" + Parallel.threads() + " threads)";
+        int t = Parallel.threads();
+        return OPENBLAS_VERSION.trim() + " (" + t + (t == 1 ? " thread)" : " threads, one OpenBLAS call each)");
     }
 
     @Override
@@ -43,7 +44,60 @@ public final class OpenBlasGemm implements GemmBackend {
                       float alpha, float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                       float beta, float[] c, int cOff, int ldc) {
         if (m == 0 || n == 0) return;
-        syncThreads();
+        split(m, n, k, (splitRows, from, to) -> {
+            if (splitRows) {
+                sgemm1(transA, transB, to - from, n, k, alpha, a, aOff + from * (transA ? 1 : lda), lda, b, bOff, ldb,
+                        beta, c, cOff + from * ldc, ldc);
+            } else {
+                sgemm1(transA, transB, m, to - from, k, alpha, a, aOff, lda, b, bOff + from * (transB ? ldb : 1), ldb,
+                        beta, c, cOff + from, ldc);
+            }
+        });
+    }
+
+    @Override
+    public void dgemm(boolean transA, boolean transB, int m, int n, int k,
+                      double alpha, double[] a, int aOff, int lda, double[] b, int bOff, int ldb,
+                      double beta, double[] c, int cOff, int ldc) {
+        if (m == 0 || n == 0) return;
+        split(m, n, k, (splitRows, from, to) -> {
+            if (splitRows) {
+                dgemm1(transA, transB, to - from, n, k, alpha, a, aOff + from * (transA ? 1 : lda), lda, b, bOff, ldb,
+                        beta, c, cOff + from * ldc, ldc);
+            } else {
+                dgemm1(transA, transB, m, to - from, k, alpha, a, aOff, lda, b, bOff + from * (transB ? ldb : 1), ldb,
+                        beta, c, cOff + from, ldc);
+            }
+        });
+    }
+
+    private interface Part {
+        void run(boolean splitRows, int from, int to);
+    }
+
+    /**
+     * Large products are cut into blocks of C's rows (or columns, when C is wider than tall) that our own pool
+     * runs as single-threaded OpenBLAS calls, each with its own buffers: measured here, that uses two cores
+     * better than OpenBLAS's threads, which lost time at every MLP size. Each element of C is computed by
+     * the same single-threaded call sequence whatever the split, and the split depends only on the shape and
+     * the thread count.
+     */
+    private static void split(int m, int n, int k, Part part) {
+        int threads = Parallel.threads();
+        if (threads == 1 || 2.0 * m * n * k < SPLIT_FLOPS) {
+            part.run(true, 0, m);
+            return;
+        }
+        boolean rows = m >= n;
+        int extent = rows ? m : n;
+        // Column blocks stay multiples of 16 so that OpenBLAS's vector kernels see the same tail.
+        int grain = rows ? Math.max(1, extent / threads) : Math.max(16, (extent / threads + 15) / 16 * 16);
+        Parallel.forRange(extent, grain, (from, to) -> part.run(rows, from, to));
+    }
+
+    private static void sgemm1(boolean transA, boolean transB, int m, int n, int k,
+                      float alpha, float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                      float beta, float[] c, int cOff, int ldc) {
         Buffers buf = BUFFERS.get();
         int aRows = transA ? k : m, aCols = transA ? m : k;
         int bRows = transB ? n : k, bCols = transB ? k : n;
@@ -61,12 +115,9 @@ public final class OpenBlasGemm implements GemmBackend {
         }
     }
 
-    @Override
-    public void dgemm(boolean transA, boolean transB, int m, int n, int k,
+    private static void dgemm1(boolean transA, boolean transB, int m, int n, int k,
                       double alpha, double[] a, int aOff, int lda, double[] b, int bOff, int ldb,
                       double beta, double[] c, int cOff, int ldc) {
-        if (m == 0 || n == 0) return;
-        syncThreads();
         Buffers buf = BUFFERS.get();
         int aRows = transA ? k : m, aCols = transA ? m : k;
         int bRows = transB ? n : k, bCols = transB ? k : n;
@@ -83,14 +134,8 @@ public final class OpenBlasGemm implements GemmBackend {
         }
     }
 
-    /** Our pool size can change at run time (Parallel.setThreads); follow it before each call. */
-    private static void syncThreads() {
-        int want = Parallel.threads();
-        if (blasThreads != want) {
-            org.bytedeco.openblas.presets.openblas_nolapack.blas_set_num_threads(want);
-            blasThreads = want;
-        }
-    }
+    /** Products below this many FLOPs run on the calling thread alone. */
+    static final double SPLIT_FLOPS = Double.parseDouble(System.getProperty("deltagrad.openblas.splitFlops", "4e6"));
 
     /** Copies a rows×cols matrix with stride ld into the (grown) buffer, compactly, in as few JNI calls as possible. */
     private static FloatPointer copyIn(FloatPointer p, float[] x, int off, int ld, int rows, int cols) {
