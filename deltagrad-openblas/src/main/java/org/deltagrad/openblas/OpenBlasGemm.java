@@ -90,9 +90,7 @@ public final class OpenBlasGemm implements GemmBackend {
         }
         boolean rows = m >= n;
         int extent = rows ? m : n;
-        // Column blocks stay multiples of 16 so that OpenBLAS's vector kernels see the same tail.
-        int grain = rows ? Math.max(1, extent / threads) : Math.max(16, (extent / threads + 15) / 16 * 16);
-        Parallel.forRange(extent, grain, (from, to) -> part.run(rows, from, to));
+        Parallel.forRange(extent, Math.max(rows ? 1 : 16, extent / threads), (from, to) -> part.run(rows, from, to));
     }
 
     private static void sgemm1(boolean transA, boolean transB, int m, int n, int k,
@@ -135,7 +133,7 @@ public final class OpenBlasGemm implements GemmBackend {
     }
 
     /** Products below this many FLOPs run on the calling thread alone. */
-    static final double SPLIT_FLOPS = Double.parseDouble(System.getProperty("deltagrad.openblas.splitFlops", "4e6"));
+    static final double SPLIT_FLOPS = Double.parseDouble(System.getProperty("deltagrad.openblas.splitFlops", "2e7"));
 
     /** Copies a rows×cols matrix with stride ld into the (grown) buffer, compactly, in as few JNI calls as possible. */
     private static FloatPointer copyIn(FloatPointer p, float[] x, int off, int ld, int rows, int cols) {

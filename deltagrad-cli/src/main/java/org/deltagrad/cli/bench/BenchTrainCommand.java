@@ -53,7 +53,11 @@ public final class BenchTrainCommand implements Callable<Integer> {
         config.epochs = warmup + timed;
         config.schedule = "constant";
         config.evaluateEachEpoch = false;
+        long loadStart = System.nanoTime();
         Datasets.TrainTest data = Datasets.load(config.dataset, config.dataDir);
+        double loadSeconds = (System.nanoTime() - loadStart) / 1e9;
+        long jvmStartMillis = ManagementFactory.getRuntimeMXBean().getStartTime();
+        double[] firstStep = {Double.NaN};
         int threads = config.threads > 0 ? config.threads : Parallel.threads();
         int samples = data.train().size();
 
@@ -62,6 +66,12 @@ public final class BenchTrainCommand implements Callable<Integer> {
         List<Long> allocated = new ArrayList<>();
         long[] last = {threadBean.getThreadAllocatedBytes(threadId)};
         Trainer.Result result = new Trainer(config).fit(data, new Trainer.Listener() {
+            @Override
+            public void batch(int epoch, int size, double loss) {
+                // From JVM start to the end of the first training step, data loading excluded.
+                if (Double.isNaN(firstStep[0])) firstStep[0] = (System.currentTimeMillis() - jvmStartMillis) / 1e3 - loadSeconds;
+            }
+
             @Override
             public void epoch(EpochStats stats) {
                 long now = threadBean.getThreadAllocatedBytes(threadId);
@@ -95,6 +105,8 @@ public final class BenchTrainCommand implements Callable<Integer> {
         r.put("forward_backward_ratio", (forward + backward) / forward);
         r.put("allocated_mb_per_epoch", allocPerEpoch / 1e6);
         r.put("allocated_bytes_per_step", allocPerEpoch / Math.ceil((double) samples / config.batch));
+        r.put("startup_seconds", firstStep[0]);
+        r.put("data_loading_seconds", loadSeconds);
         r.put("final_train_loss", result.last().trainLoss());
         r.put("final_test_accuracy", result.last().testAccuracy());
 
@@ -113,6 +125,8 @@ public final class BenchTrainCommand implements Callable<Integer> {
                 + "forward+backward = %.2f x forward%n", flops / median / 1e9, forward, backward, step, (forward + backward) / forward);
         out.printf(Locale.ROOT, "allocated on the training thread: %.1f MB per epoch (%.0f bytes per step)%n",
                 allocPerEpoch / 1e6, (double) r.get("allocated_bytes_per_step"));
+        out.printf(Locale.ROOT, "start-up to the end of the first training step: %.2f s (data loading, %.2f s, excluded)%n",
+                firstStep[0], loadSeconds);
         return 0;
     }
 
