@@ -46,6 +46,7 @@ def main():
     ap.add_argument("--activation", default="relu", choices=["relu", "sigmoid", "tanh"])
     ap.add_argument("--loss", default="cross-entropy", choices=["cross-entropy", "mse"])
     ap.add_argument("--lr", type=float, default=0.1)
+    ap.add_argument("--optimizer", default="sgd", choices=["sgd", "adam"])
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--timed", type=int, default=5)
@@ -64,7 +65,7 @@ def main():
         if i + 2 < len(sizes) or a.loss == "mse":
             layers.append(act())
     model = torch.nn.Sequential(*layers)
-    opt = torch.optim.SGD(model.parameters(), lr=a.lr)
+    opt = (torch.optim.Adam if a.optimizer == "adam" else torch.optim.SGD)(model.parameters(), lr=a.lr)
     eye = torch.eye(10)
     n = x.shape[0]
     times = []
