@@ -214,7 +214,20 @@ public final class FdVsBackpropCommand implements Callable<Integer> {
         if (anyExtrapolated) {
             out.println("* extrapolated: finite differences timed on " + samples + " random parameters and scaled to all of them");
         }
-        out.println("FD/backprop grows in proportion to the parameter count; backprop/forward stays a small constant.");
+        if (rows.size() >= 2) {
+            // Least-squares slope of log(FD/backprop) against log(parameters): 1 means proportional growth.
+            double sx = 0, sy = 0, sxx = 0, sxy = 0, lo = Double.MAX_VALUE, hi = 0;
+            for (Row r : rows) {
+                double x = Math.log(r.parameters()), y = Math.log(r.fdOverBackprop());
+                sx += x; sy += y; sxx += x * x; sxy += x * y;
+                lo = Math.min(lo, r.backpropOverForward());
+                hi = Math.max(hi, r.backpropOverForward());
+            }
+            int n = rows.size();
+            double slope = (n * sxy - sx * sy) / (n * sxx - sx * sx);
+            out.printf(Locale.ROOT, "measured: FD/backprop grows as parameters^%.2f (1 = in proportion to the parameter count); "
+                    + "backprop/forward stays between %.2f and %.2f%n", slope, lo, hi);
+        }
     }
 
     private ObjectNode toJson(List<Row> rows, ObjectMapper mapper) {

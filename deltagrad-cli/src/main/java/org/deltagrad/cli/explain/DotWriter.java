@@ -48,17 +48,38 @@ public final class DotWriter {
         sb.append("  }\n  subgraph cluster_B {\n    label=\"backward graph B\";\n");
         backwardBody(sb, e, "    ");
         sb.append("  }\n");
-        // ∂c/∂u is a function of c's operands, so B's node for u reads the forward values of those operands.
+        // B's node for u reads exactly the forward values that each local derivative ∂c/∂u needs.
         Set<String> reads = new LinkedHashSet<>();
         for (Step s : e.steps()) {
             for (Term t : s.terms()) {
-                for (String operand : step(e, t.consumer()).inputs()) {
+                for (String operand : localDerivativeReads(step(e, t.consumer()), s.id())) {
                     if (isNode(operand)) reads.add("  " + operand + " -> d" + s.id().substring(1) + " [style=dashed, color=gray50, constraint=false];\n");
                 }
             }
         }
         reads.forEach(sb::append);
         return sb.append("}\n").toString();
+    }
+
+    /**
+     * The forward values ∂c/∂u depends on: none for add/sub/neg, the other factor for mul, the divisor (and
+     * for the divisor's own term, both) for div, base and exponent for pow, the output itself for
+     * exp/sqrt/tanh/sigmoid, and u for the rest (log, sin, cos, abs, relu).
+     */
+    static List<String> localDerivativeReads(Step c, String u) {
+        List<String> in = c.inputs();
+        return switch (c.op()) {
+            case "add", "sub", "neg" -> List.of();
+            case "mul" -> {
+                List<String> other = new java.util.ArrayList<>(in);
+                other.remove(u);
+                yield other.isEmpty() ? List.of(u) : other;
+            }
+            case "div" -> u.equals(in.get(0)) && !u.equals(in.get(1)) ? List.of(in.get(1)) : in;
+            case "pow" -> in;
+            case "exp", "sqrt", "tanh", "sigmoid" -> List.of(c.id());
+            default -> List.of(u);
+        };
     }
 
     private static void header(StringBuilder sb, String indent) {

@@ -1,6 +1,7 @@
 package org.deltagrad.cli.explain;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -68,6 +69,18 @@ class DotWriterTest {
         // x*x: two parallel edges from u1 to the product.
         assertEquals(2, forwardEdges.stream().filter("u1>u3"::equals).count());
         assertTrue(b.contains("∂f/∂u6\\n= 1 (seed)"), b);
+    }
+
+    @Test
+    void symbolicGraphDrawsOnlyTheValuesEachLocalDerivativeReads() {
+        Explanation f = Explainer.explain("x*y + sin(x)", Map.of("x", 1.5, "y", -2.0), 1);
+        String dot = DotWriter.symbolic(f);
+        // d1 (x): mul reads the other factor y (u2), sin reads x (u1); d2 (y): mul reads x; add reads nothing.
+        assertTrue(dot.contains("u2 -> d1 "), dot);
+        assertTrue(dot.contains("u1 -> d1 "), dot);
+        assertTrue(dot.contains("u1 -> d2 "), dot);
+        assertFalse(dot.contains("u2 -> d2 "), dot);
+        assertFalse(dot.contains("-> d3 ") || dot.contains("-> d4 "), dot);
     }
 
     @Test
