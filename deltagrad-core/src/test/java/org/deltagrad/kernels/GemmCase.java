@@ -10,12 +10,12 @@ import java.util.Random;
  * One GEMM problem with padded, offset operands, its float64 reference by a naive triple loop, and
  * an error bound that holds for any summation order: |error| <= (k + 2) * eps * sum |terms|.
  */
-record GemmCase(boolean transA, boolean transB, int m, int n, int k, double alpha, double beta) {
-    static final int OFF = 5;
-    static final int PAD = 3;
+public record GemmCase(boolean transA, boolean transB, int m, int n, int k, double alpha, double beta) {
+    public static final int OFF = 5;
+    public static final int PAD = 3;
 
     /** The correctness table: odd sizes, both split directions, every transpose and alpha/beta kind. */
-    static List<GemmCase> table() {
+    public static List<GemmCase> table() {
         int[][] shapes = {{1, 1, 1}, {1, 7, 33}, {7, 1, 33}, {33, 7, 1}, {7, 33, 257}, {257, 33, 7},
             {33, 257, 65}, {17, 19, 0}, {64, 100, 784}, {257, 129, 129}, {7, 1000, 600}, {5, 37, 513}};
         double[][] alphaBeta = {{1, 0}, {0.5, 1}, {-2, 0.25}, {0, 0.5}, {1.5, 0}};
@@ -30,19 +30,19 @@ record GemmCase(boolean transA, boolean transB, int m, int n, int k, double alph
         return cases;
     }
 
-    int aRows() { return transA ? k : m; }
-    int aCols() { return transA ? m : k; }
-    int bRows() { return transB ? n : k; }
-    int bCols() { return transB ? k : n; }
-    int lda() { return aCols() + PAD; }
-    int ldb() { return bCols() + PAD; }
-    int ldc() { return n + PAD; }
+    public int aRows() { return transA ? k : m; }
+    public int aCols() { return transA ? m : k; }
+    public int bRows() { return transB ? n : k; }
+    public int bCols() { return transB ? k : n; }
+    public int lda() { return aCols() + PAD; }
+    public int ldb() { return bCols() + PAD; }
+    public int ldc() { return n + PAD; }
 
-    double[] randomA(long seed) { return random(seed, OFF + aRows() * lda()); }
-    double[] randomB(long seed) { return random(seed + 1, OFF + bRows() * ldb()); }
+    public double[] randomA(long seed) { return random(seed, OFF + aRows() * lda()); }
+    public double[] randomB(long seed) { return random(seed + 1, OFF + bRows() * ldb()); }
 
     /** C filled with NaN when beta == 0, to check that beta == 0 overwrites instead of scaling. */
-    double[] initialC(long seed) {
+    public double[] initialC(long seed) {
         double[] c = random(seed + 2, OFF + m * ldc());
         if (beta == 0) java.util.Arrays.fill(c, Double.NaN);
         return c;
@@ -67,7 +67,7 @@ record GemmCase(boolean transA, boolean transB, int m, int n, int k, double alph
      * Checks {@code got} (C after the call) against the reference computed from the inputs (given in
      * double, already rounded to the tested precision), and that the padding of C was not touched.
      */
-    void check(double[] a, double[] b, double[] c0, double[] got, double eps) {
+    public void check(double[] a, double[] b, double[] c0, double[] got, double eps) {
         for (int i = 0; i < c0.length; i++) {
             boolean inside = i >= OFF && (i - OFF) % ldc() < n;
             if (!inside && Double.compare(c0[i], got[i]) != 0) fail(this + ": wrote outside C at index " + i);

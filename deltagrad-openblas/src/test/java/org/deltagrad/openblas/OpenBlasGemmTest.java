@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.stream.Stream;
 import org.deltagrad.kernels.Gemm;
+import org.deltagrad.kernels.GemmCase;
 import org.deltagrad.kernels.Parallel;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
