@@ -38,6 +38,8 @@ import picocli.CommandLine.UnmatchedArgumentException;
                 org.deltagrad.cli.explain.ExplainCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     static final String DEBUG = "--debug";
+    /** Held strongly: java.util.logging forgets levels set on loggers nobody references. */
+    private static final java.util.logging.Logger LIBRARY_LOG = java.util.logging.Logger.getLogger("org.deltagrad");
 
     @Spec
     CommandSpec spec;
@@ -50,8 +52,10 @@ public final class Main implements Runnable {
     public static void main(String[] args) {
         // No window system needed for charts; set before any AWT class loads.
         System.setProperty("java.awt.headless", "true");
-        // Library log lines (e.g. which GEMM backend is active) as one plain line each on stderr.
+        // Library log lines as one plain line each on stderr; INFO (e.g. which GEMM backend is active, which
+        // train prints in its header anyway) only with --debug, so an error stays the only line on stderr.
         System.setProperty("java.util.logging.SimpleFormatter.format", "%5$s%n");
+        LIBRARY_LOG.setLevel(Arrays.asList(args).contains(DEBUG) ? java.util.logging.Level.INFO : java.util.logging.Level.WARNING);
         System.exit(run(args, System.out, System.err));
     }
 

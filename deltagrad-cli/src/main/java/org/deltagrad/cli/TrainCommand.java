@@ -93,10 +93,11 @@ public final class TrainCommand implements Callable<Integer> {
         Path plotPath = plot != null ? plot : dir.resolve("loss.png");
 
         Trainer trainer = new Trainer(config);
-        log.printf(Locale.ROOT, "deltagrad train: %s (%d train, %d test, %d features, %d classes), layers %s, %s, %s loss, %s lr=%s, batch %d, %d epochs%n",
+        log.printf(Locale.ROOT, "deltagrad train: %s (%d train, %d test, %d features, %d classes), layers %s, %s, %s loss, %s lr=%s, batch %d, %d epoch%s%n",
                 config.dataset, data.train().size(), data.test().size(), data.train().numFeatures(), data.train().numClasses(),
                 java.util.Arrays.toString(config.hidden), config.activation.id(), config.loss, config.optimizer,
-                Double.toString(config.lr), config.batch, config.epochs);
+                Double.toString(config.lr), config.batch, config.epochs, config.epochs == 1 ? "" : "s");
+        log.println("GEMM backend: " + org.deltagrad.kernels.Gemm.backend().name());
         Trainer.Result result = trainer.fit(data, new ProgressListener(config, data.train().size(), log));
 
         Map<String, Object> reportJson = report(config, result);
