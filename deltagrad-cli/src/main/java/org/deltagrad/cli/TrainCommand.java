@@ -39,29 +39,29 @@ public final class TrainCommand implements Callable<Integer> {
     String dataset = "spirals";
     @Option(names = "--data-dir", paramLabel = "DIR", description = "Directory holding the dataset's IDX files.")
     Path dataDir;
-    @Option(names = "--layers", paramLabel = "SIZES", split = ",", description = "Hidden layer sizes, e.g. 30 or 256,128.")
+    @Option(names = "--layers", paramLabel = "SIZES", split = ",", description = "Hidden layer sizes, e.g. 30 or 256,128 (default: 64,64 on spirals, 256,128 on the image sets).")
     int[] layers;
-    @Option(names = "--activation", paramLabel = "NAME", description = "relu, sigmoid or tanh.")
+    @Option(names = "--activation", paramLabel = "NAME", description = "relu, sigmoid or tanh (default: relu).")
     String activation;
-    @Option(names = "--loss", paramLabel = "NAME", description = "cross-entropy (logits out) or mse (Nielsen's quadratic cost, activated output).")
+    @Option(names = "--loss", paramLabel = "NAME", description = "cross-entropy (logits out) or mse (Nielsen's quadratic cost, activated output) (default: cross-entropy).")
     String loss;
-    @Option(names = "--optimizer", paramLabel = "NAME", description = "sgd, momentum, nesterov, adam, adamw or rmsprop.")
+    @Option(names = "--optimizer", paramLabel = "NAME", description = "sgd, momentum, nesterov, adam, adamw or rmsprop (default: adam).")
     String optimizer;
-    @Option(names = "--lr", paramLabel = "RATE", description = "Learning rate.")
+    @Option(names = "--lr", paramLabel = "RATE", description = "Learning rate (default: 0.1 for the sgd family; otherwise 0.01 on spirals, 0.001 on the image sets).")
     Double lr;
     @Option(names = "--momentum", paramLabel = "MU", description = "Momentum for momentum/nesterov (default: 0.9).")
     Double momentum;
     @Option(names = "--weight-decay", paramLabel = "LAMBDA", description = "L2 weight decay (default: 0).")
     Double weightDecay;
-    @Option(names = "--batch", paramLabel = "N", description = "Mini-batch size.")
+    @Option(names = "--batch", paramLabel = "N", description = "Mini-batch size (default: 32 on spirals, 64 on the image sets).")
     Integer batch;
-    @Option(names = "--epochs", paramLabel = "N", description = "Passes over the training set.")
+    @Option(names = "--epochs", paramLabel = "N", description = "Passes over the training set (default: 100 on spirals, 10 on the image sets).")
     Integer epochs;
     @Option(names = "--seed", paramLabel = "N", description = "Seed for initial weights and shuffling (default: 1).")
     Long seed;
     @Option(names = "--threads", paramLabel = "N", description = "Kernel threads (default: all cores).")
     Integer threads;
-    @Option(names = "--schedule", paramLabel = "NAME", description = "Learning-rate schedule: constant, cosine or step.")
+    @Option(names = "--schedule", paramLabel = "NAME", description = "Learning-rate schedule: constant, cosine or step (default: cosine).")
     String schedule;
     @Option(names = "--clip-norm", paramLabel = "MAX", description = "Clip the global gradient norm (default: off).")
     Double clipNorm;
