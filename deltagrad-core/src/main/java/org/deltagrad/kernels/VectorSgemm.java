@@ -37,11 +37,11 @@ final class VectorSgemm {
     }
 
     /**
-     * Product tiles waste the padding of m up to MR rows and of n up to NR columns: compute the
-     * orientation (P = C or P = Cᵀ) that wastes less; ties keep C.
+     * Product tiles waste the padding of m up to MR rows and of n up to NR columns: compute Cᵀ instead
+     * of C when that wastes clearly less (10 %, about what the strided write-back of Cᵀ costs).
      */
     static boolean transposeOutput(int m, int n) {
-        return (long) roundUp(n, MR) * roundUp(m, NR) < (long) roundUp(m, MR) * roundUp(n, NR);
+        return 1.1 * roundUp(n, MR) * roundUp(m, NR) < (double) roundUp(m, MR) * roundUp(n, NR);
     }
 
     /** Same contract as {@link SgemmKernel#block}. */
@@ -57,6 +57,20 @@ final class VectorSgemm {
             int nc = Math.min(NC, j1 - jc);
             int strips = (nc + NR - 1) / NR;
             int width = strips * NR;
+            if (kc0 >= k) {
+                // One k slice: each row group's tile is final at once, so keep only MR rows of it (in L1).
+                float[] pb = s.packB(strips * k * NR);
+                packB(transB, b, bOff, ldb, 0, k, jc, nc, strips, pb);
+                float[] tile = s.tile(MR * width);
+                for (int g = 0; g < groups; g++) {
+                    int r0 = g * MR, h = Math.min(MR, rows - r0);
+                    if (g > 0) java.util.Arrays.fill(tile, 0, MR * width, 0f);
+                    packA(transA, alpha, a, aOff, lda, i0 + r0, h, 0, k, pa);
+                    for (int st = 0; st < strips; st++) micro(pa, pb, st * k * NR, k, tile, st * NR, width);
+                    writeBack(transC, tile, width, h, nc, beta, c, cOff, ldc, i0 + r0, jc);
+                }
+                continue;
+            }
             float[] tile = s.tile(groups * MR * width);
             for (int pc = 0; pc < k; pc += kc0) {
                 int kc = Math.min(kc0, k - pc);
@@ -70,11 +84,17 @@ final class VectorSgemm {
                     }
                 }
             }
-            if (transC) {
-                writeBackTransposed(tile, width, rows, nc, beta, c, cOff + jc * ldc + i0, ldc);
-            } else {
-                writeBack(tile, width, rows, nc, beta, c, cOff + i0 * ldc + jc, ldc);
-            }
+            writeBack(transC, tile, width, rows, nc, beta, c, cOff, ldc, i0, jc);
+        }
+    }
+
+    /** Stores the tile (rows × nc of the product at row i0, column jc) into C, or into Cᵀ when transC. */
+    private static void writeBack(boolean transC, float[] tile, int width, int rows, int nc, float beta,
+                                  float[] c, int cOff, int ldc, int i0, int jc) {
+        if (transC) {
+            writeBackTransposed(tile, width, rows, nc, beta, c, cOff + jc * ldc + i0, ldc);
+        } else {
+            writeBack(tile, width, rows, nc, beta, c, cOff + i0 * ldc + jc, ldc);
         }
     }
 
@@ -180,14 +200,25 @@ final class VectorSgemm {
         }
     }
 
-    /** Like writeBack, but tile row i is column i of C (starting at c0). */
+    /**
+     * Like writeBack, but tile row i is column i of C (starting at c0). Eight tile rows at a time, so
+     * that reads run along tile rows and each C row gets a contiguous run of eight.
+     */
     private static void writeBackTransposed(float[] tile, int width, int rows, int nc, float beta, float[] c,
                                             int c0, int ldc) {
-        for (int j = 0; j < nc; j++) {
-            int row = c0 + j * ldc;
-            for (int i = 0, t = j; i < rows; i++, t += width) {
-                float x = tile[t];
-                c[row + i] = beta == 0f ? x : beta == 1f ? c[row + i] + x : x + beta * c[row + i];
+        for (int i0 = 0; i0 < rows; i0 += 8) {
+            int i1 = Math.min(rows, i0 + 8);
+            for (int j = 0; j < nc; j++) {
+                int row = c0 + j * ldc;
+                if (beta == 0f) {
+                    for (int i = i0, t = i0 * width + j; i < i1; i++, t += width) c[row + i] = tile[t];
+                } else if (beta == 1f) {
+                    for (int i = i0, t = i0 * width + j; i < i1; i++, t += width) c[row + i] += tile[t];
+                } else {
+                    for (int i = i0, t = i0 * width + j; i < i1; i++, t += width) {
+                        c[row + i] = tile[t] + beta * c[row + i];
+                    }
+                }
             }
         }
     }
