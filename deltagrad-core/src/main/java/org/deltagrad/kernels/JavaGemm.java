@@ -14,6 +14,9 @@ package org.deltagrad.kernels;
  * hurts when rows are short, as in an MLP's 100-wide layers. So when C is taller than wide we compute
  * Cᵀ = op(B)ᵀ·op(A)ᵀ instead, which only swaps operands and writes the tile back transposed.
  *
+ * <p>float32 uses {@link VectorSgemm} (explicit SIMD, C tile in registers, about twice as fast) when the
+ * JVM has the incubating Vector API module; the kernels above remain the fallback and the float64 path.
+ *
  * <p>Determinism: every element of C is computed by the same sequence of roundings whatever the
  * thread count: the orientation and k blocking depend only on the shape, and threads split C (rows,
  * or columns when it has few rows), never k.
