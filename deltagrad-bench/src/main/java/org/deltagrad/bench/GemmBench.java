@@ -10,6 +10,7 @@ import org.deltagrad.openblas.OpenBlasGemm;
 import org.openjdk.jmh.annotations.AuxCounters;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
@@ -25,12 +26,18 @@ import org.openjdk.jmh.annotations.TearDown;
  * MFLOP/s; divide by 1000 for GFLOP/s.
  *
  * <p>Shapes: squares, and a 784-100 MLP layer at batch 64 and 1024: forward {@code Y = X·W}, and the
- * backward products {@code dW = Xᵀ·dY} (transA) and {@code dX = dY·Wᵀ} (transB).
+ * backward products {@code dW = Xᵀ·dY} (transA) and {@code dX = dY·Wᵀ} (transB); {@code fwdT} is the
+ * forward as the engine's {@code linear} computes it, {@code X·Wᵀ} with W stored 100×784 (transB).
  */
 @State(Scope.Benchmark)
+@Fork(jvmArgsAppend = {"--add-modules", "jdk.incubator.vector"})
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
 public class GemmBench {
+    /**
+     * {@code java}: the default pure-Java backend (Vector API kernel, as this benchmark's forks add the
+     * module); {@code javaAutovec}: the pure-Java kernel left to C2's auto-vectoriser; {@code openblas}.
+     */
     @Param({"java", "openblas"})
     public String backend;
 
@@ -38,7 +45,7 @@ public class GemmBench {
     @Param({""})
     public String threads;
 
-    @Param({"square256", "square1024", "fwd64", "fwd1024", "dW64", "dX64", "dW1024", "dX1024"})
+    @Param({"square256", "square1024", "fwd64", "fwd1024", "fwdT64", "fwdT1024", "dW64", "dX64", "dW1024", "dX1024"})
     public String shape;
 
     boolean transA;
@@ -58,6 +65,8 @@ public class GemmBench {
             case "square1024" -> dims(false, false, 1024, 1024, 1024);
             case "fwd64" -> dims(false, false, 64, 100, 784);
             case "fwd1024" -> dims(false, false, 1024, 100, 784);
+            case "fwdT64" -> dims(false, true, 64, 100, 784);
+            case "fwdT1024" -> dims(false, true, 1024, 100, 784);
             case "dW64" -> dims(true, false, 784, 100, 64);
             case "dX64" -> dims(false, true, 64, 784, 100);
             case "dW1024" -> dims(true, false, 784, 100, 1024);
@@ -70,6 +79,10 @@ public class GemmBench {
         c = new float[m * n];
         GemmBackend chosen = switch (backend) {
             case "java" -> new JavaGemm();
+            case "javaAutovec" -> {
+                System.setProperty("deltagrad.gemm.vector", "false");
+                yield new JavaGemm();
+            }
             case "openblas" -> new OpenBlasGemm();
             default -> throw new IllegalArgumentException("unknown backend " + backend);
         };

@@ -14,6 +14,9 @@ package org.deltagrad.kernels;
  * hurts when rows are short, as in an MLP's 100-wide layers. So when C is taller than wide we compute
  * Cᵀ = op(B)ᵀ·op(A)ᵀ instead, which only swaps operands and writes the tile back transposed.
  *
+ * <p>float32 uses {@link VectorSgemm} (explicit SIMD, C tile in registers, about twice as fast) when the
+ * JVM has the incubating Vector API module; the kernels above remain the fallback and the float64 path.
+ *
  * <p>Determinism: every element of C is computed by the same sequence of roundings whatever the
  * thread count: the orientation and k blocking depend only on the shape, and threads split C (rows,
  * or columns when it has few rows), never k.
@@ -31,9 +34,30 @@ public final class JavaGemm implements GemmBackend {
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
+    /** Whether float32 products use {@link VectorSgemm}; fixed per instance. */
+    private final boolean vector;
+
+    /**
+     * Uses the Vector API kernel for float32 when {@link #vectorApi()} (the JVM was started with
+     * {@code --add-modules jdk.incubator.vector}), unless {@code -Ddeltagrad.gemm.vector=false}.
+     */
+    public JavaGemm() {
+        this(vectorApi() && !"false".equalsIgnoreCase(System.getProperty("deltagrad.gemm.vector", "").trim()));
+    }
+
+    JavaGemm(boolean vector) {
+        if (vector && !vectorApi()) throw new IllegalStateException("jdk.incubator.vector is not in the boot layer");
+        this.vector = vector;
+    }
+
+    /** True when the incubating Vector API module is present, so {@link VectorSgemm} can load. */
+    public static boolean vectorApi() {
+        return ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
+    }
+
     @Override
     public String name() {
-        return "pure Java (" + Parallel.threads() + " threads)";
+        return "pure Java" + (vector ? ", Vector API" : "") + " (" + Parallel.threads() + " threads)";
     }
 
     @Override
@@ -43,10 +67,10 @@ public final class JavaGemm implements GemmBackend {
         if (m == 0 || n == 0) return;
         if (k == 0 || alpha == 0f) {
             SgemmKernel.scale(beta, c, cOff, ldc, m, n);
-        } else if (transposeOutput(m, n)) {
-            sgemm(!transB, !transA, true, n, m, k, alpha, b, bOff, ldb, a, aOff, lda, beta, c, cOff, ldc);
+        } else if (vector ? VectorSgemm.transposeOutput(m, n) : transposeOutput(m, n)) {
+            sgemm(vector, !transB, !transA, true, n, m, k, alpha, b, bOff, ldb, a, aOff, lda, beta, c, cOff, ldc);
         } else {
-            sgemm(transA, transB, false, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
+            sgemm(vector, transA, transB, false, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
         }
     }
 
@@ -65,18 +89,32 @@ public final class JavaGemm implements GemmBackend {
     }
 
     /** Computes the m×n product P (C itself, or Cᵀ when transC) on one thread or split across the pool. */
-    private static void sgemm(boolean transA, boolean transB, boolean transC, int m, int n, int k, float alpha,
-                              float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+    private static void sgemm(boolean vector, boolean transA, boolean transB, boolean transC, int m, int n, int k,
+                              float alpha, float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                               float beta, float[] c, int cOff, int ldc) {
         if (2.0 * m * n * k < PARALLEL_FLOPS || Parallel.threads() == 1) {
-            SgemmKernel.block(transA, transB, transC, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc,
+            sblock(vector, transA, transB, transC, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc,
                     0, m, 0, n);
         } else if (splitRows(m, n)) {
-            Parallel.forRange((m + MR - 1) / MR, 1, (g0, g1) -> SgemmKernel.block(transA, transB, transC, k,
-                    alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, g0 * MR, Math.min(m, g1 * MR), 0, n));
+            int mr = vector ? VectorSgemm.MR : MR;
+            Parallel.forRange((m + mr - 1) / mr, 1, (g0, g1) -> sblock(vector, transA, transB, transC, k,
+                    alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, g0 * mr, Math.min(m, g1 * mr), 0, n));
         } else {
-            Parallel.forRange((n + NR - 1) / NR, 1, (g0, g1) -> SgemmKernel.block(transA, transB, transC, k,
-                    alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, 0, m, g0 * NR, Math.min(n, g1 * NR)));
+            int nr = vector ? VectorSgemm.NR : NR;
+            Parallel.forRange((n + nr - 1) / nr, 1, (g0, g1) -> sblock(vector, transA, transB, transC, k,
+                    alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, 0, m, g0 * nr, Math.min(n, g1 * nr)));
+        }
+    }
+
+    private static void sblock(boolean vector, boolean transA, boolean transB, boolean transC, int k, float alpha,
+                               float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                               float beta, float[] c, int cOff, int ldc, int i0, int i1, int j0, int j1) {
+        if (vector) {
+            VectorSgemm.block(transA, transB, transC, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc,
+                    i0, i1, j0, j1);
+        } else {
+            SgemmKernel.block(transA, transB, transC, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc,
+                    i0, i1, j0, j1);
         }
     }
 

@@ -42,6 +42,34 @@ class GemmTest {
         }
     }
 
+    /** Both float32 kernels, whichever the default is: the Vector API one needs the module (surefire adds it). */
+    @ParameterizedTest
+    @MethodSource("table")
+    void bothFloatKernelsMatchNaiveLoop(GemmCase g) {
+        assertTrue(JavaGemm.vectorApi(), "surefire's argLine adds jdk.incubator.vector");
+        for (boolean vector : new boolean[] {false, true}) {
+            JavaGemm gemm = new JavaGemm(vector);
+            for (int threads : new int[] {1, 2}) {
+                Parallel.setThreads(threads);
+                checkFloat(g, gemm::sgemm);
+            }
+        }
+    }
+
+    @Test
+    void vectorKernelIsChosenAndGivesTheAutoVectorisedBits() {
+        assertTrue(new JavaGemm().name().contains("Vector API"));
+        // Both are one fma chain per element in k order; same orientation and alpha == 1 give the same bits.
+        GemmCase g = new GemmCase(false, true, 66, 784, 300, 1, 0);
+        float[] a = toFloat(g.randomA(3)), b = toFloat(g.randomB(3));
+        float[] c1 = toFloat(g.initialC(3)), c2 = c1.clone();
+        new JavaGemm(true).sgemm(false, true, g.m(), g.n(), g.k(), 1f, a, GemmCase.OFF, g.lda(), b, GemmCase.OFF,
+                g.ldb(), 0f, c1, GemmCase.OFF, g.ldc());
+        new JavaGemm(false).sgemm(false, true, g.m(), g.n(), g.k(), 1f, a, GemmCase.OFF, g.lda(), b, GemmCase.OFF,
+                g.ldb(), 0f, c2, GemmCase.OFF, g.ldc());
+        assertArrayEquals(c2, c1);
+    }
+
     @ParameterizedTest
     @MethodSource("table")
     void dgemmMatchesNaiveLoop(GemmCase g) {
@@ -57,30 +85,35 @@ class GemmTest {
                            @ForAll boolean transB) {
         GemmCase g = new GemmCase(transA, transB, m, n, k, 0.75, 0.5);
         checkFloat(g, Gemm::sgemm);
+        checkFloat(g, new JavaGemm(false)::sgemm);
         checkDouble(g);
     }
 
     @Test
     void resultsAreBitIdenticalAcrossThreadCounts() {
-        // Large enough to go parallel; shapes split by rows and (m small) by columns.
-        for (GemmCase g : List.of(new GemmCase(false, false, 300, 200, 300, 1, 0),
-                new GemmCase(true, true, 301, 203, 299, 0.5, 1), new GemmCase(false, true, 6, 2000, 700, 1, 0.5))) {
-            float[] reference = null;
-            double[] referenceD = null;
-            for (int threads : new int[] {1, 2, 3}) {
-                Parallel.setThreads(threads);
-                float[] a = toFloat(g.randomA(1)), b = toFloat(g.randomB(1)), c = toFloat(g.initialC(1));
-                Gemm.sgemm(g.transA(), g.transB(), g.m(), g.n(), g.k(), (float) g.alpha(), a, GemmCase.OFF, g.lda(),
-                        b, GemmCase.OFF, g.ldb(), (float) g.beta(), c, GemmCase.OFF, g.ldc());
-                double[] cd = g.initialC(1);
-                Gemm.dgemm(g.transA(), g.transB(), g.m(), g.n(), g.k(), g.alpha(), g.randomA(1), GemmCase.OFF,
-                        g.lda(), g.randomB(1), GemmCase.OFF, g.ldb(), g.beta(), cd, GemmCase.OFF, g.ldc());
-                if (reference == null) {
-                    reference = c;
-                    referenceD = cd;
-                } else {
-                    assertArrayEquals(reference, c, g + " float, threads=" + threads);
-                    assertArrayEquals(referenceD, cd, g + " double, threads=" + threads);
+        // Large enough to go parallel; shapes split by rows and (m small) by columns; both float kernels.
+        for (boolean vector : new boolean[] {false, true}) {
+            Gemm.useBackend(new JavaGemm(vector));
+            for (GemmCase g : List.of(new GemmCase(false, false, 300, 200, 300, 1, 0),
+                    new GemmCase(true, true, 301, 203, 299, 0.5, 1), new GemmCase(false, true, 6, 2000, 700, 1, 0.5),
+                    new GemmCase(false, true, 1024, 100, 784, 1, 0), new GemmCase(true, false, 784, 100, 1024, 1, 0))) {
+                float[] reference = null;
+                double[] referenceD = null;
+                for (int threads : new int[] {1, 2, 3}) {
+                    Parallel.setThreads(threads);
+                    float[] a = toFloat(g.randomA(1)), b = toFloat(g.randomB(1)), c = toFloat(g.initialC(1));
+                    Gemm.sgemm(g.transA(), g.transB(), g.m(), g.n(), g.k(), (float) g.alpha(), a, GemmCase.OFF,
+                            g.lda(), b, GemmCase.OFF, g.ldb(), (float) g.beta(), c, GemmCase.OFF, g.ldc());
+                    double[] cd = g.initialC(1);
+                    Gemm.dgemm(g.transA(), g.transB(), g.m(), g.n(), g.k(), g.alpha(), g.randomA(1), GemmCase.OFF,
+                            g.lda(), g.randomB(1), GemmCase.OFF, g.ldb(), g.beta(), cd, GemmCase.OFF, g.ldc());
+                    if (reference == null) {
+                        reference = c;
+                        referenceD = cd;
+                    } else {
+                        assertArrayEquals(reference, c, g + " float, vector=" + vector + ", threads=" + threads);
+                        assertArrayEquals(referenceD, cd, g + " double, threads=" + threads);
+                    }
                 }
             }
         }
