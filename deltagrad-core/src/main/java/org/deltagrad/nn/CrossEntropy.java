@@ -2,7 +2,6 @@ package org.deltagrad.nn;
 
 import java.util.Arrays;
 
-import org.deltagrad.DType;
 import org.deltagrad.Tensor;
 import org.deltagrad.autograd.Function;
 
@@ -51,7 +50,7 @@ public final class CrossEntropy extends Function {
         if (!ctx.needsInputGrad(0)) return new Tensor[] {null, null};
         Tensor z = ctx.saved(0);
         int b = z.shape(0), c = z.shape(1);
-        Tensor oneHot = oneHot(classIndices(ctx.saved(1), b, c), c, z.dtype());
+        Tensor oneHot = Losses.oneHot(classIndices(ctx.saved(1), b, c), c, z.dtype());
         return new Tensor[] {z.softmax(1).sub(oneHot).mul(gradOutput.div(b)), null};
     }
 
@@ -71,12 +70,5 @@ public final class CrossEntropy extends Function {
             out[i] = k;
         }
         return out;
-    }
-
-    /** A constant [B, C] matrix with a 1 at each row's class. */
-    static Tensor oneHot(int[] y, int c, DType dtype) {
-        Tensor t = Tensor.zeros(dtype, y.length, c);
-        for (int r = 0; r < y.length; r++) t.set(1, r, y[r]);
-        return t;
     }
 }

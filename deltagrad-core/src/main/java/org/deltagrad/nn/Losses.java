@@ -3,6 +3,7 @@ package org.deltagrad.nn;
 import java.util.Arrays;
 import java.util.List;
 
+import org.deltagrad.DType;
 import org.deltagrad.Tensor;
 
 /**
@@ -121,5 +122,17 @@ public final class Losses {
             throw new IllegalArgumentException(op + ": output shape " + Arrays.toString(output.shape()) + " and target shape "
                     + Arrays.toString(target.shape()) + " differ");
         }
+    }
+
+    /** Rows of the identity: a constant [labels.length, classes] matrix with a 1 at each row's class. */
+    public static Tensor oneHot(int[] labels, int classes, DType dtype) {
+        Tensor t = Tensor.zeros(dtype, labels.length, classes);
+        for (int i = 0; i < labels.length; i++) {
+            if (labels[i] < 0 || labels[i] >= classes) {
+                throw new IllegalArgumentException("oneHot: label " + labels[i] + " at row " + i + " is not a class index in [0, " + classes + ")");
+            }
+            t.set(1, i, labels[i]);
+        }
+        return t;
     }
 }

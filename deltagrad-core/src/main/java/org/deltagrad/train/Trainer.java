@@ -3,7 +3,6 @@ package org.deltagrad.train;
 import java.util.ArrayList;
 import java.util.List;
 
-import org.deltagrad.DType;
 import org.deltagrad.Tensor;
 import org.deltagrad.autograd.Autograd;
 import org.deltagrad.data.Batch;
@@ -92,7 +91,7 @@ public final class Trainer {
                 long t0 = System.nanoTime();
                 optimizer.zeroGrad();
                 Tensor out = model.forward(b.x());
-                Tensor loss = mse ? Losses.quadratic(out, oneHot(b.labels(), spec.outputs(), out.dtype()))
+                Tensor loss = mse ? Losses.quadratic(out, Losses.oneHot(b.labels(), spec.outputs(), out.dtype()))
                         : Losses.crossEntropy(out, b.labels());
                 double value = loss.item();
                 if (!Double.isFinite(value)) {
@@ -149,13 +148,6 @@ public final class Trainer {
         };
     }
 
-    /** Rows of the identity: the targets y(x) of the quadratic cost. */
-    public static Tensor oneHot(int[] labels, int classes, DType dtype) {
-        Tensor t = Tensor.zeros(dtype, labels.length, classes);
-        for (int i = 0; i < labels.length; i++) t.set(1, i, labels[i]);
-        return t;
-    }
-
     private static int countCorrect(Tensor out, int[] labels) {
         int[] predicted;
         try (Autograd.Scope s = Autograd.noGrad()) {
@@ -202,7 +194,7 @@ public final class Trainer {
                     activations.set(activations.size() - 1, a);
                 }
             }
-            Tensor loss = mse ? Losses.quadratic(a, oneHot(labels, classes, a.dtype())) : Losses.crossEntropy(a, labels);
+            Tensor loss = mse ? Losses.quadratic(a, Losses.oneHot(labels, classes, a.dtype())) : Losses.crossEntropy(a, labels);
             List<Tensor> targets = new ArrayList<>(zs);
             targets.addAll(weights);
             targets.addAll(biases);
