@@ -53,7 +53,7 @@ public final class Losses {
     public static Tensor quadratic(Tensor output, Tensor target) {
         sameShape("quadratic", output, target);
         int n = output.rank() == 0 ? 1 : output.shape(0);
-        return output.sub(target).square().sum().div(2.0 * n);
+        return new QuadraticCost(n).apply(output, target);
     }
 
     /** mean((output − target)²) over all elements. */
