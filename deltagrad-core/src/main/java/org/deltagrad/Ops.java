@@ -555,7 +555,7 @@ final class Ops {
         b = gemmReady(b);
         // A batch of row-major A matrices times one shared B is a single GEMM with m·batch rows.
         if (rb == 2 && ra > 2 && a.isContiguous()) {
-            gemm(dt, (int) (a.numel() / k), nn, k, a.storage, a.offset, k, false, b, out.storage, 0);
+            gemm(dt, a.numel() / k, nn, k, a.storage, a.offset, k, false, b, out.storage, 0);
             return out;
         }
         a = gemmReady(a);

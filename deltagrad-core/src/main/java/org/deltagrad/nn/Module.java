@@ -121,7 +121,6 @@ public abstract class Module {
      * mismatch leaves the module unchanged; the exception names the first mismatch: a missing key, an
      * unexpected key, a shape or a dtype.
      */
-    @SuppressWarnings("try") // the no-grad scope is used only for its effect
     public final void loadStateDict(Map<String, Tensor> state) {
         LinkedHashMap<String, Tensor> own = namedParameters();
         for (Map.Entry<String, Tensor> e : own.entrySet()) {

@@ -16,7 +16,6 @@ public final class GradClip {
      *
      * @return the total norm before clipping
      */
-    @SuppressWarnings("try") // the no-grad scope is used only for its effect
     public static double clipGradNorm(List<Tensor> params, double maxNorm) {
         if (!(maxNorm >= 0)) throw new IllegalArgumentException("clipGradNorm: maxNorm must be >= 0, got " + maxNorm);
         try (Autograd.Scope s = Autograd.noGrad()) {

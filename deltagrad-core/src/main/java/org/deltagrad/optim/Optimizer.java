@@ -30,7 +30,6 @@ public abstract class Optimizer {
     }
 
     /** One update of every parameter that has a gradient. */
-    @SuppressWarnings("try") // the no-grad scope is used only for its effect
     public final void step() {
         try (Autograd.Scope s = Autograd.noGrad()) {
             for (int i = 0; i < params.size(); i++) {

@@ -87,7 +87,6 @@ class LayersTest {
     }
 
     /** Central differences of a scalar loss with respect to each element of p (moved in place, then restored). */
-    @SuppressWarnings("try") // the no-grad scope is used only for its effect
     static double[] finiteDifferences(java.util.function.Supplier<Tensor> loss, Tensor p) {
         double eps = 1e-6;
         double[] base = p.toDoubleArray();

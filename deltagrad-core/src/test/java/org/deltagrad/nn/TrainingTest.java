@@ -34,7 +34,6 @@ class TrainingTest {
     }
 
     @Test
-    @SuppressWarnings("try") // the no-grad scope is used only for its effect
     void xorWithAdamAndBinaryCrossEntropyFromLogits() {
         SplittableRandom rng = new SplittableRandom(1);
         Sequential net = new Sequential(new Linear(2, 8, Init.XAVIER_UNIFORM, rng), new Tanh(), new Linear(8, 1, Init.XAVIER_UNIFORM, rng));
