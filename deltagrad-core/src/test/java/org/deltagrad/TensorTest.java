@@ -120,6 +120,19 @@ class TensorTest {
     }
 
     @Test
+    void sigmoidIsExactAtTheExtremesInBothDtypes() {
+        double[] x = {-1000, -745, -30, 0, 30, 1000};
+        double[] d = Tensor.of(x.clone(), 6).sigmoid().toDoubleArray();
+        float[] f = Tensor.of(new float[] {-1000, -745, -30, 0, 30, 1000}, 6).sigmoid().toFloatArray();
+        for (int i = 0; i < x.length; i++) {
+            double expect = x[i] >= 0 ? 1 / (1 + Math.exp(-x[i])) : Math.exp(x[i]) / (1 + Math.exp(x[i]));
+            assertEquals(expect, d[i], Math.ulp(expect) * 2, "float64 sigmoid(" + x[i] + ")");
+            assertEquals((float) expect, f[i], Math.ulp((float) expect) * 2, "float32 sigmoid(" + x[i] + ")");
+        }
+        assertTrue(Double.isNaN(Tensor.scalar(Double.NaN).sigmoid().item()));
+    }
+
+    @Test
     void gatherScatterConcatStackWhere() {
         Tensor a = t(new double[] {1, 2, 3, 4, 5, 6}, 2, 3);
         Tensor idx = t(new double[] {2, 0}, 2, 1);
