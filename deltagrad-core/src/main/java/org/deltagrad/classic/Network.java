@@ -206,6 +206,53 @@ public final class Network {
         }
     }
 
+    /**
+     * The same gradients from the generic engine instead of the four equations: the network rebuilt from tensor
+     * ops on leaf copies of the weights and one backward sweep. δˡ is m times the engine's adjoint of zˡ (the cost
+     * is the mean over m examples, δ is per example), so every field is comparable with {@link #backprop}.
+     */
+    public Gradients backpropByAutograd(Tensor x, Tensor y) {
+        int layers = sizes.length;
+        Tensor target = target(y);
+        List<Tensor> zs = nulls(layers), as = nulls(layers), params = new ArrayList<>();
+        as.set(0, input(x));
+        int m = as.get(0).shape(1);
+        for (int l = 1; l < layers; l++) {
+            Tensor w = Tensor.of(weights.get(l).toDoubleArray(), weights.get(l).shape()).requiresGrad(true);
+            Tensor b = Tensor.of(biases.get(l).toDoubleArray(), biases.get(l).shape()).requiresGrad(true);
+            params.add(w);
+            params.add(b);
+            zs.set(l, w.matmul(as.get(l - 1).to(DType.FLOAT64)).add(b));
+            as.set(l, zs.get(l).sigmoid());
+        }
+        Tensor c = cost.mean(as.get(layers - 1), target.to(DType.FLOAT64));
+        List<Tensor> targets = new ArrayList<>(params);
+        targets.addAll(zs.subList(1, layers));
+        List<Tensor> g = Autograd.grad(c, targets, false);
+        List<Tensor> gw = nulls(layers), gb = nulls(layers), deltas = nulls(layers);
+        for (int l = 1; l < layers; l++) {
+            gw.set(l, g.get(2 * (l - 1)));
+            gb.set(l, g.get(2 * (l - 1) + 1));
+            deltas.set(l, g.get(params.size() + l - 1).mul(m));
+        }
+        return new Gradients(unmodifiableList(zs), unmodifiableList(as), unmodifiableList(deltas),
+                unmodifiableList(gw), unmodifiableList(gb), c.item());
+    }
+
+    /** ∂C/∂p[r][c] by central differences: the mean cost with p[r][c] moved by +h and by −h (two forward passes). */
+    public double centralDifference(Tensor p, int r, int c, Tensor x, Tensor y, double h) {
+        double v = p.get(r, c);
+        try (Autograd.Scope s = Autograd.noGrad()) {
+            p.set(v + h, r, c);
+            double plus = cost(x, y);
+            p.set(v - h, r, c);
+            double minus = cost(x, y);
+            return (plus - minus) / (2 * h);
+        } finally {
+            p.set(v, r, c);
+        }
+    }
+
     /** One step of gradient descent on the mini-batch (x, y): w → w − η ∂C/∂w, b → b − η ∂C/∂b. */
     public double sgdStep(Tensor x, Tensor y, double eta) {
         return sgdStep(x, y, eta, 0, 1);

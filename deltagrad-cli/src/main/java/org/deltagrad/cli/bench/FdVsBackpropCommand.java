@@ -147,13 +147,7 @@ public final class FdVsBackpropCommand implements Callable<Integer> {
             for (int[] p : perturbed) {
                 Tensor t = p[1] == 0 ? net.weight(p[0]) : net.bias(p[0]);
                 int r = p[2] / t.shape(1), c = p[2] % t.shape(1);
-                double v = t.get(r, c);
-                t.set(v + H, r, c);
-                double plus = net.cost(x, y);
-                t.set(v - H, r, c);
-                double minus = net.cost(x, y);
-                t.set(v, r, c);
-                double numeric = (plus - minus) / (2 * H);
+                double numeric = net.centralDifference(t, r, c, x, y, H);
                 Tensor analytic = p[1] == 0 ? g.weightGrads().get(p[0]) : g.biasGrads().get(p[0]);
                 worst[0] = Math.max(worst[0], Math.abs(numeric - analytic.get(r, c)));
             }

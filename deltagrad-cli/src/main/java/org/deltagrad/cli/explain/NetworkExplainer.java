@@ -11,7 +11,6 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.deltagrad.DType;
 import org.deltagrad.Tensor;
-import org.deltagrad.autograd.Autograd;
 import org.deltagrad.classic.Network;
 import org.deltagrad.classic.Network.Gradients;
 
@@ -46,28 +45,14 @@ public final class NetworkExplainer {
         Tensor y = Tensor.rand(DType.FLOAT64, data, sizes[sizes.length - 1], 1);
         Gradients g = net.backprop(x, y);
 
-        // The same network from Tensor ops on leaf copies of the weights, differentiated by the engine.
-        List<Tensor> params = new ArrayList<>(), zs = new ArrayList<>();
-        Tensor a = x;
-        for (int l = 1; l < sizes.length; l++) {
-            Tensor w = Tensor.of(net.weight(l).toDoubleArray(), net.weight(l).shape()).requiresGrad(true);
-            Tensor b = Tensor.of(net.bias(l).toDoubleArray(), net.bias(l).shape()).requiresGrad(true);
-            params.add(w);
-            params.add(b);
-            Tensor z = w.matmul(a).add(b);
-            zs.add(z);
-            a = z.sigmoid();
-        }
-        List<Tensor> targets = new ArrayList<>(params);
-        targets.addAll(zs); // the adjoint of zˡ is δˡ (one example, so the mean cost is the example's cost)
-        List<Tensor> auto = Autograd.grad(net.cost().mean(a, y), targets, false);
+        Gradients auto = net.backpropByAutograd(x, y); // the same network, differentiated by the engine
 
         int layers = sizes.length - 1;
         double dDelta = 0, dBias = 0, dWeight = 0, fdBias = 0, fdWeight = 0;
         for (int l = 1; l <= layers; l++) {
-            dWeight = Math.max(dWeight, maxAbsDiff(g.weightGrads().get(l), auto.get(2 * (l - 1))));
-            dBias = Math.max(dBias, maxAbsDiff(g.biasGrads().get(l), auto.get(2 * (l - 1) + 1)));
-            dDelta = Math.max(dDelta, maxAbsDiff(g.deltas().get(l), auto.get(2 * layers + l - 1)));
+            dWeight = Math.max(dWeight, maxAbsDiff(g.weightGrads().get(l), auto.weightGrads().get(l)));
+            dBias = Math.max(dBias, maxAbsDiff(g.biasGrads().get(l), auto.biasGrads().get(l)));
+            dDelta = Math.max(dDelta, maxAbsDiff(g.deltas().get(l), auto.deltas().get(l)));
             fdWeight = Math.max(fdWeight, maxAbsDiff(g.weightGrads().get(l), finiteDifferences(net, net.weight(l), x, y)));
             fdBias = Math.max(fdBias, maxAbsDiff(g.biasGrads().get(l), finiteDifferences(net, net.bias(l), x, y)));
         }
@@ -79,15 +64,7 @@ public final class NetworkExplainer {
         int rows = p.shape(0), cols = p.shape(1);
         double[] out = new double[rows * cols];
         for (int r = 0; r < rows; r++) {
-            for (int c = 0; c < cols; c++) {
-                double v = p.get(r, c);
-                p.set(v + H, r, c);
-                double plus = net.cost(x, y);
-                p.set(v - H, r, c);
-                double minus = net.cost(x, y);
-                p.set(v, r, c);
-                out[r * cols + c] = (plus - minus) / (2 * H);
-            }
+            for (int c = 0; c < cols; c++) out[r * cols + c] = net.centralDifference(p, r, c, x, y, H);
         }
         return Tensor.of(out, rows, cols);
     }
