@@ -14,13 +14,13 @@ import org.deltagrad.autograd.Autograd;
 import org.deltagrad.data.Dataset;
 import org.deltagrad.data.Datasets;
 import org.deltagrad.io.ModelFile;
-import org.deltagrad.nn.Activation;
 import org.deltagrad.train.EpochStats;
 import org.deltagrad.train.Evaluation;
 import org.deltagrad.train.LayerDiagnostics;
 import org.deltagrad.train.TrainConfig;
 import org.deltagrad.train.Trainer;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -35,36 +35,13 @@ public final class TrainCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--dataset", paramLabel = "NAME", description = "spirals (built in), mnist or fashion-mnist (default: ${DEFAULT-VALUE}).")
-    String dataset = "spirals";
-    @Option(names = "--data-dir", paramLabel = "DIR", description = "Directory holding the dataset's IDX files.")
-    Path dataDir;
-    @Option(names = "--layers", paramLabel = "SIZES", split = ",", description = "Hidden layer sizes, e.g. 30 or 256,128 (default: 64,64 on spirals, 256,128 on the image sets).")
-    int[] layers;
-    @Option(names = "--activation", paramLabel = "NAME", description = "relu, sigmoid or tanh (default: relu).")
-    String activation;
-    @Option(names = "--loss", paramLabel = "NAME", description = "cross-entropy (logits out) or mse (Nielsen's quadratic cost, activated output) (default: cross-entropy).")
-    String loss;
-    @Option(names = "--optimizer", paramLabel = "NAME", description = "sgd, momentum, nesterov, adam, adamw or rmsprop (default: adam).")
-    String optimizer;
-    @Option(names = "--lr", paramLabel = "RATE", description = "Learning rate (default: 0.1 for the sgd family; otherwise 0.01 on spirals, 0.001 on the image sets).")
-    Double lr;
-    @Option(names = "--momentum", paramLabel = "MU", description = "Momentum for momentum/nesterov (default: 0.9).")
-    Double momentum;
-    @Option(names = "--weight-decay", paramLabel = "LAMBDA", description = "L2 weight decay (default: 0).")
-    Double weightDecay;
-    @Option(names = "--batch", paramLabel = "N", description = "Mini-batch size (default: 32 on spirals, 64 on the image sets).")
-    Integer batch;
+    @Mixin
+    TrainOptions options;
+
     @Option(names = "--epochs", paramLabel = "N", description = "Passes over the training set (default: 100 on spirals, 10 on the image sets).")
     Integer epochs;
-    @Option(names = "--seed", paramLabel = "N", description = "Seed for initial weights and shuffling (default: 1).")
-    Long seed;
-    @Option(names = "--threads", paramLabel = "N", description = "Kernel threads (default: all cores).")
-    Integer threads;
     @Option(names = "--schedule", paramLabel = "NAME", description = "Learning-rate schedule: constant, cosine or step (default: cosine).")
     String schedule;
-    @Option(names = "--clip-norm", paramLabel = "MAX", description = "Clip the global gradient norm (default: off).")
-    Double clipNorm;
     @Option(names = "--diagnostics", description = "Record per-layer |delta|, gradient norms and saturated units each epoch.")
     boolean diagnostics;
     @Option(names = "--out", paramLabel = "DIR", description = "Where outputs go unless named below (default: runs/<dataset>).")
@@ -79,11 +56,13 @@ public final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter log = spec.commandLine().getOut();
-        TrainConfig config;
+        TrainConfig config = options.config(spec);
+        if (epochs != null) config.epochs = epochs;
+        if (schedule != null) config.schedule = schedule;
+        config.diagnostics = diagnostics;
         try {
-            config = config();
-        } catch (IllegalArgumentException | UserException e) {
-            // A bad flag value is a usage error, like an unknown flag: exit 2 and point to --help.
+            config.validate();
+        } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage(), e);
         }
         Datasets.TrainTest data = Datasets.load(config.dataset, config.dataDir);
@@ -125,38 +104,6 @@ public final class TrainCommand implements Callable<Integer> {
         String n = p.getFileName().toString();
         int dot = n.lastIndexOf('.');
         return dot > 0 ? n.substring(0, dot) : n;
-    }
-
-    /** Flags over dataset-specific defaults: tuned for seconds on spirals, a strong MLP on the image sets. */
-    public TrainConfig config() {
-        TrainConfig c = new TrainConfig();
-        c.dataset = dataset;
-        c.dataDir = dataDir;
-        if (!dataset.equals(Datasets.SPIRALS)) {
-            c.hidden = new int[] {256, 128};
-            c.lr = 1e-3;
-            c.batch = 64;
-            c.epochs = 10;
-        }
-        if (layers != null) c.hidden = layers;
-        if (activation != null) c.activation = Activation.parse(activation);
-        if (loss != null) c.loss = loss;
-        if (optimizer != null) c.optimizer = optimizer;
-        if (!c.optimizer.startsWith("adam") && lr == null && !c.optimizer.equals("rmsprop")) c.lr = 0.1;
-        if (lr != null) c.lr = lr;
-        if (momentum != null) c.momentum = momentum;
-        if (weightDecay != null) c.weightDecay = weightDecay;
-        if (batch != null) c.batch = batch;
-        if (epochs != null) c.epochs = epochs;
-        if (seed != null) c.seed = seed;
-        if (threads != null) c.threads = threads;
-        if (schedule != null) c.schedule = schedule;
-        if (clipNorm != null) c.clipNorm = clipNorm;
-        c.diagnostics = diagnostics;
-        if (!Datasets.names().contains(dataset)) {
-            throw new UserException("unknown dataset '" + dataset + "' (choose " + String.join(", ", Datasets.names()) + ")");
-        }
-        return c.validate();
     }
 
     static Map<String, Object> report(TrainConfig config, Trainer.Result result) {

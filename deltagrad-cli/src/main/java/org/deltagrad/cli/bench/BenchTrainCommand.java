@@ -11,7 +11,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 
 import org.deltagrad.cli.Json;
-import org.deltagrad.cli.TrainCommand;
+import org.deltagrad.cli.TrainOptions;
 import org.deltagrad.data.Datasets;
 import org.deltagrad.kernels.Gemm;
 import org.deltagrad.kernels.Parallel;
@@ -30,14 +30,15 @@ import picocli.CommandLine.Spec;
  * forward/backward/step split and the allocation rate of the training thread.
  */
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Time training epochs with the same flags as 'deltagrad train' (outputs are not written).",
-                "Median of the timed epochs after warm-up; --json prints one object."})
+        description = {"Time training epochs with the data, model and step flags of 'deltagrad train'.",
+                "Constant learning rate, no evaluation between epochs, nothing written; the median of the timed "
+                        + "epochs after warm-up; --json prints one object."})
 public final class BenchTrainCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
     @Mixin
-    TrainCommand train;
+    TrainOptions train;
 
     @Option(names = "--warmup", paramLabel = "N", description = "Untimed epochs first, for the JIT (default: ${DEFAULT-VALUE}).")
     int warmup = 1;
@@ -49,7 +50,7 @@ public final class BenchTrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (warmup < 0 || timed < 1) throw new IllegalArgumentException("--warmup must be >= 0 and --timed >= 1");
-        TrainConfig config = train.config();
+        TrainConfig config = train.config(spec);
         config.epochs = warmup + timed;
         config.schedule = "constant";
         config.evaluateEachEpoch = false;
