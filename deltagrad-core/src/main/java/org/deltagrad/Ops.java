@@ -375,12 +375,9 @@ final class Ops {
     /** The activations' backward products in one pass over g and the saved tensor (same shape). */
     static Tensor fusedGrad(Fusion f, Tensor g, Tensor saved) {
         if (!Arrays.equals(g.shape, saved.shape) || g.dtype != saved.dtype) {
-            // Unusual layouts (broadcast or mixed dtypes) take the composed path.
-            return switch (f) {
-                case RELU -> binary("mul", Binary.MUL, g, unary(Unary.STEP, saved, 0, 0));
-                case SIGMOID -> binary("mul", Binary.MUL, g, binary("mul", Binary.MUL, saved, binary("sub", Binary.SUB, Tensor.scalar(1, saved.dtype), saved)));
-                case TANH -> binary("mul", Binary.MUL, g, binary("sub", Binary.SUB, Tensor.scalar(1, saved.dtype), binary("mul", Binary.MUL, saved, saved)));
-            };
+            // The engine hands every rule a gradient of its output's shape and dtype, so this is a bug, not input.
+            throw new IllegalStateException(f + " backward: gradient " + Shapes.str(g.shape) + " " + g.dtype
+                    + " does not match the saved tensor " + Shapes.str(saved.shape) + " " + saved.dtype);
         }
         Tensor gc = g.contiguousData(), sc = saved.contiguousData();
         Tensor out = Tensor.empty(g.dtype, g.shape);

@@ -161,13 +161,10 @@ public final class Main implements Runnable {
 
     /** Exceptions that mean "the user asked for something impossible", not "deltagrad is broken". */
     static boolean isUserError(Throwable ex) {
-        return ex instanceof UserException
+        return ex instanceof org.deltagrad.DeltagradException
                 || ex instanceof java.io.IOException
                 || ex instanceof UncheckedIOException
-                || ex instanceof IllegalArgumentException
-                || ex instanceof org.deltagrad.data.DataException
-                || ex instanceof org.deltagrad.io.SafeTensorsException
-                || ex instanceof org.deltagrad.train.TrainingDivergedException;
+                || ex instanceof IllegalArgumentException;
     }
 
     /** A one-line message for the user; names the exception type only where the message alone is unclear. */

@@ -1,7 +1,7 @@
 package org.deltagrad.io;
 
 /** A safetensors file that does not follow the format, or holds what deltagrad cannot load. */
-public class SafeTensorsException extends RuntimeException {
+public class SafeTensorsException extends org.deltagrad.DeltagradException {
     private static final long serialVersionUID = 1L;
 
     public SafeTensorsException(String message) {
