@@ -87,9 +87,14 @@ public final class EvaluateCommand implements Callable<Integer> {
     }
 
     static List<String> names(Dataset ds) {
-        if (ds.classNames() != null) return ds.classNames();
+        return classNames(ds.classNames(), ds.numClasses());
+    }
+
+    /** The given class names, or "class 0", "class 1", ... when a dataset or model has none. */
+    static List<String> classNames(List<String> names, int classes) {
+        if (names != null) return names;
         List<String> n = new ArrayList<>();
-        for (int c = 0; c < ds.numClasses(); c++) n.add("class " + c);
+        for (int c = 0; c < classes; c++) n.add("class " + c);
         return n;
     }
 }

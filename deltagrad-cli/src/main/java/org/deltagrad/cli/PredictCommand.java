@@ -71,7 +71,7 @@ public final class PredictCommand implements Callable<Integer> {
             // Logits go through softmax; an activated (quadratic-cost) output is normalised to sum to one.
             probs = (s.activateOutput() ? out.div(out.sum(1, true)) : out.softmax(1)).toDoubleArray();
         }
-        List<String> names = s.classNames() != null ? s.classNames() : defaultNames(s.outputs());
+        List<String> names = EvaluateCommand.classNames(s.classNames(), s.outputs());
         PrintWriter out = spec.commandLine().getOut();
         int k = top == null ? s.outputs() : Math.max(1, Math.min(top, s.outputs()));
         List<Object> all = new ArrayList<>();
@@ -100,12 +100,6 @@ public final class PredictCommand implements Callable<Integer> {
             out.println();
         }
         return 0;
-    }
-
-    private static List<String> defaultNames(int n) {
-        List<String> names = new ArrayList<>();
-        for (int c = 0; c < n; c++) names.add("class " + c);
-        return names;
     }
 
     private static float[] toFloats(double[] v) {

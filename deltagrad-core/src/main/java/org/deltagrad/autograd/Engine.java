@@ -32,28 +32,27 @@ final class Engine {
             throw new IllegalStateException("backward: the output does not require grad; no input of the computation "
                     + "had requiresGrad(true), or it was computed inside Autograd.noGrad()");
         }
-        Tensor seed = gradOutput;
-        if (seed == null) {
+        if (gradOutput == null) {
             if (output.numel() != 1) {
                 throw new IllegalArgumentException("backward: the output has shape " + Arrays.toString(output.shape())
                         + "; gradients can be created implicitly only for a scalar output. Pass a gradOutput of that "
                         + "shape (e.g. backward(Tensor.ones(...))), or reduce the output to a scalar first (sum/mean).");
             }
-            seed = null; // made below, after the sweep's first serial: a fresh gradient the leaves may adopt
-        } else if (!Arrays.equals(seed.shape(), output.shape())) {
-            throw new IllegalArgumentException("backward: gradOutput has shape " + Arrays.toString(seed.shape())
+        } else if (!Arrays.equals(gradOutput.shape(), output.shape())) {
+            throw new IllegalArgumentException("backward: gradOutput has shape " + Arrays.toString(gradOutput.shape())
                     + " but the output has shape " + Arrays.toString(output.shape()));
         }
 
         long sweepStart = Autograd.ACCESS.nextSerial();
         Set<Long> adopted = new HashSet<>();
-        if (gradOutput == null) seed = Tensor.ones(output.dtype(), output.shape());
+        // The implicit seed is made after the sweep's first serial, so leaves may adopt it; a caller's may not be.
+        Tensor seed = gradOutput != null ? gradOutput.to(output.dtype()) : Tensor.ones(output.dtype(), output.shape());
         Node root = Autograd.ACCESS.edgeTo(output);
         List<Node> order = reverseTopological(root);
         Set<Node> needed = targets == null ? null : needed(order, targets);
 
         Map<Node, Tensor> adjoint = new HashMap<>();
-        adjoint.put(root, seed.to(output.dtype()));
+        adjoint.put(root, seed);
         Map<Node, Tensor> captured = targets == null ? null : new IdentityHashMap<>();
 
         try (Autograd.Scope scope = Autograd.setGradEnabled(createGraph)) {

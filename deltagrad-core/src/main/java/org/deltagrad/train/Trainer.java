@@ -91,8 +91,7 @@ public final class Trainer {
                 long t0 = System.nanoTime();
                 optimizer.zeroGrad();
                 Tensor out = model.forward(b.x());
-                Tensor loss = mse ? Losses.quadratic(out, Losses.oneHot(b.labels(), spec.outputs(), out.dtype()))
-                        : Losses.crossEntropy(out, b.labels());
+                Tensor loss = loss(mse, out, b.labels());
                 double value = loss.item();
                 if (!Double.isFinite(value)) {
                     throw new TrainingDivergedException("the loss became " + value + " at epoch " + epoch + ", batch "
@@ -148,6 +147,12 @@ public final class Trainer {
         };
     }
 
+    /** The training loss: Nielsen's quadratic cost against one-hot targets, or cross-entropy of the logits. */
+    static Tensor loss(boolean quadratic, Tensor output, int[] labels) {
+        return quadratic ? Losses.quadratic(output, Losses.oneHot(labels, output.shape(1), output.dtype()))
+                : Losses.crossEntropy(output, labels);
+    }
+
     private static int countCorrect(Tensor out, int[] labels) {
         int[] predicted;
         try (Autograd.Scope s = Autograd.noGrad()) {
@@ -165,7 +170,6 @@ public final class Trainer {
         private final boolean mse;
         private final Tensor x;
         private final int[] labels;
-        private final int classes;
 
         Diagnostics(Sequential model, Activation activation, boolean mse, Dataset heldOut) {
             this.model = model;
@@ -176,7 +180,6 @@ public final class Trainer {
             for (int i = 0; i < n; i++) rows[i] = i;
             this.x = heldOut.features(rows);
             this.labels = heldOut.labels(rows);
-            this.classes = heldOut.numClasses();
         }
 
         List<LayerDiagnostics> measure() {
@@ -194,7 +197,7 @@ public final class Trainer {
                     activations.set(activations.size() - 1, a);
                 }
             }
-            Tensor loss = mse ? Losses.quadratic(a, Losses.oneHot(labels, classes, a.dtype())) : Losses.crossEntropy(a, labels);
+            Tensor loss = loss(mse, a, labels);
             List<Tensor> targets = new ArrayList<>(zs);
             targets.addAll(weights);
             targets.addAll(biases);
