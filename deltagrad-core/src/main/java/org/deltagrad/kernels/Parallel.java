@@ -22,6 +22,8 @@ public final class Parallel {
     }
 
     private static final Object LOCK = new Object();
+    /** How long an idle worker polls for the next job before it parks (-Ddeltagrad.spinMicros, default 200). */
+    private static final long SPIN_NANOS = 1000L * Long.getLong("deltagrad.spinMicros", 200L);
     private static volatile int threads = initialThreads();
     private static volatile Pool pool;
 
@@ -61,6 +63,7 @@ public final class Parallel {
         for (int i = 1; i < chunks; i++) {
             if (!p.queue.offer(job)) break; // queue full: the caller does the rest itself
         }
+        p.posted++;
         job.work();
         job.await();
     }
@@ -131,17 +134,40 @@ public final class Parallel {
 
     private static final class Worker extends Thread {
         private final BlockingQueue<Job> queue;
+        private final Pool pool;
 
-        Worker(BlockingQueue<Job> queue, int index) {
+        Worker(Pool pool, int index) {
             super("deltagrad-worker-" + index);
-            this.queue = queue;
+            this.pool = pool;
+            this.queue = pool.queue;
             setDaemon(true);
         }
 
+        /**
+         * Polls for a while before blocking: a training step issues a parallel kernel every few tens of
+         * microseconds, and waking a parked thread costs about as much (futex wake-up and rescheduling on a
+         * VM), which made splitting the small products of a batch-64 step slower than not splitting them.
+         * OpenMP runtimes and OpenBLAS's own threads spin the same way before they sleep.
+         */
         @Override
         public void run() {
             try {
-                while (!isInterrupted()) queue.take().work();
+                while (!isInterrupted()) {
+                    long seen = pool.posted;
+                    Job job = queue.poll();
+                    long deadline = System.nanoTime() + SPIN_NANOS;
+                    while (job == null && System.nanoTime() < deadline) {
+                        // Read a volatile counter while idle, not the queue, whose lock the caller needs to post.
+                        if (pool.posted != seen) {
+                            seen = pool.posted;
+                            if ((job = queue.poll()) != null) break;
+                        }
+                        // Yield rather than busy-spin: on two cores the JIT compiler threads need a turn too.
+                        Thread.yield();
+                    }
+                    if (job == null) job = queue.take();
+                    job.work();
+                }
             } catch (InterruptedException e) {
                 // shut down by setThreads
             }
@@ -151,11 +177,13 @@ public final class Parallel {
     private static final class Pool {
         final BlockingQueue<Job> queue = new ArrayBlockingQueue<>(1024);
         final Worker[] workers;
+        /** Bumped after each post, so that spinning workers notice work without touching the queue. */
+        volatile long posted;
 
         Pool(int size) {
             workers = new Worker[size];
             for (int i = 0; i < size; i++) {
-                workers[i] = new Worker(queue, i + 1);
+                workers[i] = new Worker(this, i + 1);
                 workers[i].start();
             }
         }

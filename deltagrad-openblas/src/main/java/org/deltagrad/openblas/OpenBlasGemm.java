@@ -133,7 +133,7 @@ public final class OpenBlasGemm implements GemmBackend {
     }
 
     /** Products below this many FLOPs run on the calling thread alone. */
-    static final double SPLIT_FLOPS = Double.parseDouble(System.getProperty("deltagrad.openblas.splitFlops", "2e7"));
+    static final double SPLIT_FLOPS = Double.parseDouble(System.getProperty("deltagrad.openblas.splitFlops", "2e6"));
 
     /** Copies a rows×cols matrix with stride ld into the (grown) buffer, compactly, in as few JNI calls as possible. */
     private static FloatPointer copyIn(FloatPointer p, float[] x, int off, int ld, int rows, int cols) {
