@@ -161,7 +161,7 @@ final class Ops {
     static Tensor where(Tensor cond, Tensor a, Tensor b) {
         DType dt = resultType(a, b);
         int[] shape = Shapes.broadcast("where", Shapes.broadcast("where", cond.shape, a.shape), b.shape);
-        Tensor out = Tensor.empty(dt, shape);
+        Tensor out = Tensor.uninitialized(dt, shape);
         Tensor c = cond, x = a.dtype == dt ? a : copy(a, dt), y = b.dtype == dt ? b : copy(b, dt);
         Shapes.RowCursor rows = new Shapes.RowCursor(shape, new int[][] {
                 Shapes.broadcastStrides(c.shape, c.strides, shape), Shapes.broadcastStrides(x.shape, x.strides, shape),
@@ -270,7 +270,7 @@ final class Ops {
             shape[a] += t.shape[a];
             dt = DType.promote(dt, t.dtype);
         }
-        Tensor out = Tensor.empty(dt, shape);
+        Tensor out = Tensor.uninitialized(dt, shape);
         int[] starts = new int[parts.size()], lengths = new int[parts.size()];
         int at = 0;
         for (int i = 0; i < parts.size(); i++) {
@@ -301,7 +301,7 @@ final class Ops {
                         + Shapes.str(x.shape) + " at dimension " + d);
             }
         }
-        Tensor out = Tensor.empty(x.dtype, index.shape);
+        Tensor out = Tensor.uninitialized(x.dtype, index.shape);
         forEachIndexed(index.shape, (i, coord) -> {
             int off = x.offset;
             for (int d = 0; d < coord.length; d++) off += (d == a ? idx[i] : coord[d]) * x.strides[d];
@@ -331,6 +331,8 @@ final class Ops {
      * accumulates onto the broadcast bias. The rule gives ∂W = gᵀ·x directly in W's layout.
      */
     static Tensor linear(Tensor x, Tensor w, Tensor b) {
+        x.live();
+        w.live();
         int n = x.shape[0], in = x.shape[1], out = w.shape[0];
         if (w.shape.length != 2 || w.shape[1] != in || (b != null && (b.shape.length != 1 || b.shape[0] != out))) {
             throw new IllegalArgumentException("linear: input " + Shapes.str(x.shape) + ", weight " + Shapes.str(w.shape)
@@ -338,7 +340,7 @@ final class Ops {
                     + in + "], bias [out])");
         }
         DType dt = DType.promote(x.dtype, w.dtype);
-        Tensor y = Tensor.empty(dt, new int[] {n, out});
+        Tensor y = Tensor.uninitialized(dt, new int[] {n, out}); // the bias copy or beta = 0 writes all of it
         if (b != null) copyInto(b, y);
         Tensor a = gemmReady(x.dtype == dt ? x : copy(x, dt));
         Tensor wt = w.dtype == dt ? w : copy(w, dt);
@@ -380,7 +382,7 @@ final class Ops {
                     + " does not match the saved tensor " + Shapes.str(saved.shape) + " " + saved.dtype);
         }
         Tensor gc = g.contiguousData(), sc = saved.contiguousData();
-        Tensor out = Tensor.empty(g.dtype, g.shape);
+        Tensor out = Tensor.uninitialized(g.dtype, g.shape);
         int n = out.numel(), go = gc.offset, so = sc.offset;
         if (g.dtype == DType.FLOAT32) {
             float[] gv = gc.storage.f, sv = sc.storage.f, o = out.storage.f;
@@ -401,8 +403,9 @@ final class Ops {
     }
 
     static Tensor unary(Unary op, Tensor x, double p, double q) {
+        x.live();
         Tensor c = x.contiguousData();
-        Tensor out = Tensor.empty(x.dtype, x.shape);
+        Tensor out = Tensor.uninitialized(x.dtype, x.shape);
         int n = out.numel();
         if (x.dtype == DType.FLOAT32) Elementwise.unary(op, p, q, c.storage.f, c.offset, out.storage.f, 0, n);
         else Elementwise.unary(op, p, q, c.storage.d, c.offset, out.storage.d, 0, n);
@@ -417,11 +420,13 @@ final class Ops {
     }
 
     static Tensor binary(String name, Binary op, Tensor a, Tensor b) {
+        a.live();
+        b.live();
         DType dt = resultType(a, b);
         if (a.dtype != dt) a = copy(a, dt);
         if (b.dtype != dt) b = copy(b, dt);
         int[] shape = Arrays.equals(a.shape, b.shape) ? a.shape : Shapes.broadcast(name, a.shape, b.shape);
-        Tensor out = Tensor.empty(dt, shape);
+        Tensor out = Tensor.uninitialized(dt, shape);
         int n = out.numel();
         if (n == 0) return out;
         if (a.isContiguous() && b.isContiguous() && (Arrays.equals(a.shape, b.shape) || (b.numel() == 1 && Arrays.equals(a.shape, shape)))) {
@@ -443,13 +448,15 @@ final class Ops {
 
     /** A contiguous copy of x in the given dtype. */
     static Tensor copy(Tensor x, DType dtype) {
-        Tensor out = Tensor.empty(dtype, x.shape);
+        Tensor out = Tensor.uninitialized(dtype, x.shape);
         copyInto(x, out);
         return out;
     }
 
     /** Writes src (broadcast to dst's shape) into the view dst, converting the dtype if needed. */
     static void copyInto(Tensor src, Tensor dst) {
+        src.live();
+        dst.live();
         if (dst.numel() == 0) return;
         int[] shape = dst.shape;
         Shapes.RowCursor rows = new Shapes.RowCursor(shape, new int[][] {
@@ -472,6 +479,7 @@ final class Ops {
 
     /** Sums x into a new contiguous tensor of keptShape (x's shape with reduced axes set to 1). */
     static Tensor sumKernel(Tensor x, int[] keptShape) {
+        x.live();
         Tensor out = Tensor.zeros(x.dtype, keptShape);
         if (x.numel() == 0) return out;
         int[] outStrides = out.strides.clone();
@@ -510,7 +518,7 @@ final class Ops {
         }
         int[] kept = x.shape.clone();
         kept[a] = 1;
-        Tensor out = Tensor.empty(x.dtype, kept);
+        Tensor out = Tensor.uninitialized(x.dtype, kept);
         Shapes.RowCursor rows = new Shapes.RowCursor(v.shape, new int[][] {v.strides}, new int[] {v.offset});
         int s = rows.innerStride(0);
         for (int r = 0; r < rows.rows; r++, rows.next()) {
@@ -529,6 +537,8 @@ final class Ops {
     }
 
     static Tensor matmulKernel(Tensor a, Tensor b) {
+        a.live();
+        b.live();
         if (a.shape.length < 2 || b.shape.length < 2) {
             throw new IllegalArgumentException("matmul: operands need at least 2 dimensions here, got " + Shapes.str(a.shape)
                     + " and " + Shapes.str(b.shape));
@@ -546,9 +556,9 @@ final class Ops {
         int[] outShape = Arrays.copyOf(batch, batch.length + 2);
         outShape[batch.length] = m;
         outShape[batch.length + 1] = nn;
-        Tensor out = Tensor.empty(dt, outShape);
+        if (k == 0) return Tensor.empty(dt, outShape); // empty sum: zeros (empty() is zero-filled)
+        Tensor out = Tensor.uninitialized(dt, outShape); // every GEMM below has beta = 0
         if (out.numel() == 0) return out;
-        if (k == 0) return out; // empty sum: zeros (empty() is zero-filled)
         b = gemmReady(b);
         // A batch of row-major A matrices times one shared B is a single GEMM with m·batch rows.
         if (rb == 2 && ra > 2 && a.isContiguous()) {

@@ -7,8 +7,9 @@ package org.deltagrad;
 final class Storage {
     private static final java.util.concurrent.atomic.AtomicLong SERIALS = new java.util.concurrent.atomic.AtomicLong();
 
-    final float[] f;
-    final double[] d;
+    /** The elements; after {@link #release()} an empty array of the same type (see {@link Arena}). */
+    float[] f;
+    double[] d;
     int version;
     /** Allocation order: lets the backward sweep tell gradients it made itself from older tensors. */
     final long serial = SERIALS.incrementAndGet();
@@ -28,8 +29,30 @@ final class Storage {
         return SERIALS.get() + 1;
     }
 
+    /** n zeros: from the thread's open {@link Arena} scope if there is one, else newly allocated. */
     static Storage allocate(DType dtype, int n) {
+        Storage s = Arena.take(dtype, n, true);
+        if (s != null) return s;
         return dtype == DType.FLOAT32 ? new Storage(new float[n]) : new Storage(new double[n]);
+    }
+
+    /** n elements the caller will overwrite, every one of them, before anything reads them. */
+    static Storage allocateUninitialized(DType dtype, int n) {
+        Storage s = Arena.take(dtype, n, false);
+        if (s != null) return s;
+        return dtype == DType.FLOAT32 ? new Storage(new float[n]) : new Storage(new double[n]);
+    }
+
+    private static final float[] RELEASED_F = new float[0];
+    private static final double[] RELEASED_D = new double[0];
+
+    /** Detaches the array (its arena scope closed and will hand it out again). */
+    void release() {
+        if (f != null) f = RELEASED_F; else d = RELEASED_D;
+    }
+
+    boolean released() {
+        return f == RELEASED_F || d == RELEASED_D;
     }
 
     DType dtype() {

@@ -57,6 +57,7 @@ public final class Tensor {
     private Tensor grad;
 
     Tensor(Storage storage, int[] shape, int[] strides, int offset) {
+        if (storage.released()) throw released();
         this.storage = storage;
         this.dtype = storage.dtype();
         this.shape = shape;
@@ -89,9 +90,50 @@ public final class Tensor {
 
     /** A zero-filled tensor (the ops' output buffer). */
     static Tensor empty(DType dtype, int[] shape) {
+        return new Tensor(Storage.allocate(dtype, checkedNumel(shape)), shape.clone(), Shapes.contiguousStrides(shape), 0);
+    }
+
+    /** An output buffer whose every element the caller writes before anything reads it (no zeroing in an arena). */
+    static Tensor uninitialized(DType dtype, int[] shape) {
+        return new Tensor(Storage.allocateUninitialized(dtype, checkedNumel(shape)), shape.clone(),
+                Shapes.contiguousStrides(shape), 0);
+    }
+
+    private static int checkedNumel(int[] shape) {
         long n = Shapes.numel(shape);
         if (n > Integer.MAX_VALUE - 8) throw new IllegalArgumentException("shape " + Shapes.str(shape) + " is too large");
-        return new Tensor(Storage.allocate(dtype, (int) n), shape.clone(), Shapes.contiguousStrides(shape), 0);
+        return (int) n;
+    }
+
+    /**
+     * The given rows of a row-major table {@code source} with {@code width} columns, as a float32 tensor
+     * [rows.length, width] (a copy; a data loader's batch). Row indices are checked.
+     */
+    public static Tensor rows(float[] source, int width, int[] rows) {
+        if (width <= 0) throw new IllegalArgumentException("rows: width must be positive, got " + width);
+        int available = source.length / width;
+        Tensor t = uninitialized(DType.FLOAT32, new int[] {rows.length, width});
+        float[] out = t.storage.f;
+        for (int i = 0; i < rows.length; i++) {
+            int r = rows[i];
+            if (r < 0 || r >= available) {
+                throw new IndexOutOfBoundsException("rows: row " + r + " is outside [0, " + available + ")");
+            }
+            System.arraycopy(source, r * width, out, i * width, width);
+        }
+        return t;
+    }
+
+    /** This tensor, after checking that its memory was not taken back by an {@link Arena} (for kernels' entry points). */
+    Tensor live() {
+        if (storage.released()) throw released();
+        return this;
+    }
+
+    private static IllegalStateException released() {
+        return new IllegalStateException("this tensor was created inside an Arena scope that has since closed, and its "
+                + "memory went back to the arena; copy what you need before the scope closes, or create it with "
+                + "Arena.outside(...)");
     }
 
     /** float32 zeros. */
@@ -206,6 +248,7 @@ public final class Tensor {
 
     /** A copy of the elements in row-major order, as doubles. */
     public double[] toDoubleArray() {
+        if (storage.released()) throw released();
         if (storage.d != null && offset == 0 && isContiguous() && storage.d.length == numel()) return storage.d.clone();
         double[] out = new double[numel()];
         Shapes.forEachOffset(shape, strides, offset, (i, off) -> out[i] = storage.get(off));
@@ -214,6 +257,7 @@ public final class Tensor {
 
     /** A copy of the elements in row-major order, as floats. */
     public float[] toFloatArray() {
+        if (storage.released()) throw released();
         if (storage.f != null && offset == 0 && isContiguous() && storage.f.length == numel()) return storage.f.clone();
         float[] out = new float[numel()];
         Shapes.forEachOffset(shape, strides, offset, (i, off) -> out[i] = (float) storage.get(off));
@@ -225,6 +269,7 @@ public final class Tensor {
         if (numel() != 1) {
             throw new IllegalStateException("item: only a one-element tensor has an item; this one has shape " + Shapes.str(shape));
         }
+        if (storage.released()) throw released();
         return storage.get(offset);
     }
 
@@ -544,6 +589,7 @@ public final class Tensor {
 
     /** Contiguous data for a kernel, without recording anything. */
     Tensor contiguousData() {
+        if (storage.released()) throw released();
         return isContiguous() ? this : Ops.copy(this, dtype);
     }
 

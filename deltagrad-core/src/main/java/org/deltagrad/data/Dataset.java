@@ -104,11 +104,8 @@ public final class Dataset {
 
     /** The given rows' features as a float32 tensor [rows.length, numFeatures] (a copy). */
     public Tensor features(int[] rows) {
-        float[] out = new float[rows.length * numFeatures];
-        for (int i = 0; i < rows.length; i++) {
-            System.arraycopy(features, checkRow(rows[i]) * numFeatures, out, i * numFeatures, numFeatures);
-        }
-        return Tensor.of(out, rows.length, numFeatures);
+        for (int r : rows) checkRow(r);
+        return Tensor.rows(features, numFeatures, rows);
     }
 
     /** All features as a float32 tensor [size, numFeatures] (a copy). */

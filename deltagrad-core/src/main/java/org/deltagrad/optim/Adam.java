@@ -54,8 +54,8 @@ public class Adam extends Optimizer {
     @Override
     protected final void update(int i, Tensor p, Tensor grad) {
         if (m[i] == null) {
-            m[i] = Tensor.zeros(p.dtype(), p.shape());
-            v[i] = Tensor.zeros(p.dtype(), p.shape());
+            m[i] = stateLike(p);
+            v[i] = stateLike(p);
         }
         int t = ++steps[i];
         double lr = learningRate();

@@ -42,6 +42,14 @@ public abstract class Optimizer {
     /** Updates parameter {@code index} in place from its gradient (grad mode is off). */
     protected abstract void update(int index, Tensor param, Tensor grad);
 
+    /**
+     * Zeros shaped like {@code param}, for state kept across steps (moments, velocities). Made outside any open
+     * {@link org.deltagrad.Arena} scope: a step may run in one, and its memory is taken back when the step ends.
+     */
+    protected static Tensor stateLike(Tensor param) {
+        return org.deltagrad.Arena.outside(() -> Tensor.zeros(param.dtype(), param.shape()));
+    }
+
     public final void zeroGrad() {
         for (Tensor p : params) p.zeroGrad();
     }

@@ -44,8 +44,8 @@ public final class RMSprop extends Optimizer {
     protected void update(int i, Tensor p, Tensor grad) {
         Tensor g = withWeightDecay(grad, p, weightDecay);
         if (square[i] == null) {
-            square[i] = Tensor.zeros(p.dtype(), p.shape());
-            if (momentum > 0) buffer[i] = Tensor.zeros(p.dtype(), p.shape());
+            square[i] = stateLike(p);
+            if (momentum > 0) buffer[i] = stateLike(p);
         }
         square[i].mulInPlace(alpha).addInPlace(g.square(), 1 - alpha);
         Tensor d = g.div(square[i].sqrt().add(eps));

@@ -53,7 +53,7 @@ public final class SGD extends Optimizer {
             return;
         }
         boolean first = velocity[i] == null;
-        if (first) velocity[i] = Tensor.zeros(p.dtype(), p.shape());
+        if (first) velocity[i] = stateLike(p);
         boolean nest = nesterov;
         // One pass: d = g + wd·p; v = μv + (1−dampening)·d (v = d at the first step); p −= lr·(nesterov ? d + μv : v).
         p.fusedInPlace(new Tensor.Fused() {

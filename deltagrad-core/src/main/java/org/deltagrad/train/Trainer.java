@@ -1,8 +1,10 @@
 package org.deltagrad.train;
 
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 
+import org.deltagrad.Arena;
 import org.deltagrad.Tensor;
 import org.deltagrad.autograd.Autograd;
 import org.deltagrad.data.Batch;
@@ -74,6 +76,7 @@ public final class Trainer {
         Optimizer optimizer = optimizer(model.parameters());
         LrSchedule schedule = schedule();
         DataLoader loader = new DataLoader(train, config.batch).shuffled(config.seed);
+        Arena arena = new Arena();
         Diagnostics diagnostics = config.diagnostics ? new Diagnostics(model, config.activation, mse, test) : null;
 
         List<EpochStats> history = new ArrayList<>();
@@ -86,31 +89,38 @@ public final class Trainer {
             long correct = 0, seen = 0;
             int batchIndex = 0;
             long forwardNs = 0, backwardNs = 0, stepNs = 0;
-            for (Batch b : loader.epoch(epoch - 1)) {
-                batchIndex++;
-                long t0 = System.nanoTime();
-                optimizer.zeroGrad();
-                Tensor out = model.forward(b.x());
-                Tensor loss = loss(mse, out, b.labels());
-                double value = loss.item();
-                if (!Double.isFinite(value)) {
-                    throw new TrainingDivergedException("the loss became " + value + " at epoch " + epoch + ", batch "
-                            + batchIndex + " of " + loader.batchesPerEpoch() + "; training diverged: try a lower --lr (now "
-                            + lr + ")" + (config.clipNorm == 0 ? " or --clip-norm 1" : ""));
+            Iterator<Batch> batches = loader.epoch(epoch - 1).iterator();
+            while (batches.hasNext()) {
+                // Each step's tensors (batch, activations, gradients) live in the arena: from the second step on,
+                // a step reuses the previous step's arrays instead of allocating its own.
+                try (Arena.Scope step = arena.open()) {
+                    Batch b = batches.next();
+                    batchIndex++;
+                    long t0 = System.nanoTime();
+                    optimizer.zeroGrad();
+                    Tensor out = model.forward(b.x());
+                    Tensor loss = loss(mse, out, b.labels());
+                    double value = loss.item();
+                    if (!Double.isFinite(value)) {
+                        throw new TrainingDivergedException("the loss became " + value + " at epoch " + epoch + ", batch "
+                                + batchIndex + " of " + loader.batchesPerEpoch() + "; training diverged: try a lower --lr (now "
+                                + lr + ")" + (config.clipNorm == 0 ? " or --clip-norm 1" : ""));
+                    }
+                    long t1 = System.nanoTime();
+                    loss.backward();
+                    long t2 = System.nanoTime();
+                    if (config.clipNorm > 0) GradClip.clipGradNorm(model.parameters(), config.clipNorm);
+                    optimizer.step();
+                    long t3 = System.nanoTime();
+                    forwardNs += t1 - t0;
+                    backwardNs += t2 - t1;
+                    stepNs += t3 - t2;
+                    lossSum += value * b.size();
+                    seen += b.size();
+                    correct += countCorrect(out, b.labels());
+                    optimizer.zeroGrad(); // the gradients are arena memory: drop them before the scope takes it back
+                    if (listener != null) listener.batch(epoch, b.size(), value);
                 }
-                long t1 = System.nanoTime();
-                loss.backward();
-                long t2 = System.nanoTime();
-                if (config.clipNorm > 0) GradClip.clipGradNorm(model.parameters(), config.clipNorm);
-                optimizer.step();
-                long t3 = System.nanoTime();
-                forwardNs += t1 - t0;
-                backwardNs += t2 - t1;
-                stepNs += t3 - t2;
-                lossSum += value * b.size();
-                seen += b.size();
-                correct += countCorrect(out, b.labels());
-                if (listener != null) listener.batch(epoch, b.size(), value);
             }
             double seconds = (System.nanoTime() - start) / 1e9;
             double testAccuracy = config.evaluateEachEpoch || epoch == config.epochs
