@@ -16,6 +16,23 @@ class TensorTest {
         return Tensor.of(v, shape);
     }
 
+    /** The branch-free ReLU gradient is exactly "x > 0 ? g : 0", special values included, in both dtypes. */
+    @Test
+    void reluGradientSelectsExactlyOnSpecialValues() {
+        float[] x = {-1f, -0f, 0f, Float.MIN_VALUE, 2.5f, Float.POSITIVE_INFINITY, Float.NaN, Float.NEGATIVE_INFINITY, 3f, -3f};
+        float[] g = {7f, 7f, 7f, -7f, 1e-30f, 5f, 5f, 5f, Float.NaN, Float.POSITIVE_INFINITY};
+        for (DType dt : DType.values()) {
+            Tensor xt = Tensor.of(x, x.length).to(dt).requiresGrad(true);
+            xt.relu().backward(Tensor.of(g, g.length).to(dt));
+            double[] got = xt.grad().toDoubleArray();
+            for (int i = 0; i < x.length; i++) {
+                double want = x[i] > 0 ? g[i] : 0.0;
+                assertEquals(Double.doubleToRawLongBits(want), Double.doubleToRawLongBits(got[i]),
+                        dt + " x=" + x[i] + " g=" + g[i] + ": got " + got[i]);
+            }
+        }
+    }
+
     @Test
     void factoriesAndAccessors() {
         Tensor z = Tensor.zeros(2, 3);
