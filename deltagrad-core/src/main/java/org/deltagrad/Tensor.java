@@ -9,6 +9,7 @@ import org.deltagrad.autograd.Node;
 import org.deltagrad.autograd.TensorAccess;
 import org.deltagrad.kernels.Elementwise.Binary;
 import org.deltagrad.kernels.Elementwise.Unary;
+import org.deltagrad.kernels.Parallel;
 
 /**
  * An n-dimensional, row-major array of float32 or float64 numbers on the Java heap (garbage-collected,
@@ -112,15 +113,17 @@ public final class Tensor {
     public static Tensor rows(float[] source, int width, int[] rows) {
         if (width <= 0) throw new IllegalArgumentException("rows: width must be positive, got " + width);
         int available = source.length / width;
-        Tensor t = uninitialized(DType.FLOAT32, new int[] {rows.length, width});
-        float[] out = t.storage.f;
-        for (int i = 0; i < rows.length; i++) {
-            int r = rows[i];
+        for (int r : rows) {
             if (r < 0 || r >= available) {
                 throw new IndexOutOfBoundsException("rows: row " + r + " is outside [0, " + available + ")");
             }
-            System.arraycopy(source, r * width, out, i * width, width);
         }
+        Tensor t = uninitialized(DType.FLOAT32, new int[] {rows.length, width});
+        float[] out = t.storage.f;
+        // Scattered rows of a large table are memory-latency bound: two cores keep twice as many reads in flight.
+        Parallel.forRange(rows.length, Math.max(1, 16384 / width), (from, to) -> {
+            for (int i = from; i < to; i++) System.arraycopy(source, rows[i] * width, out, i * width, width);
+        });
         return t;
     }
 
@@ -413,17 +416,17 @@ public final class Tensor {
     public Tensor addInPlace(Tensor other, double alpha) {
         if (Arrays.equals(other.shape, shape) && other.dtype == dtype && isContiguous() && other.isContiguous()) {
             checkInPlace("addInPlace");
-            int n = numel();
-            if (storage.f != null) {
-                float a = (float) alpha;
-                float[] x = storage.f, y = other.storage.f;
-                int xo = offset, yo = other.offset;
-                for (int i = 0; i < n; i++) x[xo + i] += a * y[yo + i];
-            } else {
-                double[] x = storage.d, y = other.storage.d;
-                int xo = offset, yo = other.offset;
-                for (int i = 0; i < n; i++) x[xo + i] += alpha * y[yo + i];
-            }
+            float a = (float) alpha;
+            int xo = offset, yo = other.offset;
+            float[] xf = storage.f, yf = other.storage.f;
+            double[] xd = storage.d, yd = other.storage.d;
+            Parallel.forRange(numel(), PARALLEL_GRAIN, (from, to) -> {
+                if (xf != null) {
+                    for (int i = from; i < to; i++) xf[xo + i] += a * yf[yo + i];
+                } else {
+                    for (int i = from; i < to; i++) xd[xo + i] += alpha * yd[yo + i];
+                }
+            });
             return this;
         }
         checkInPlace("addInPlace");
@@ -462,17 +465,24 @@ public final class Tensor {
             offsets[k] = t.offset;
             if (k > 0) t.storage.version++;
         }
-        if (storage.f != null) {
-            float[][] arrays = new float[all.length][];
-            for (int k = 0; k < all.length; k++) arrays[k] = all[k].storage.f;
-            kernel.floats(numel(), arrays, offsets);
-        } else {
-            double[][] arrays = new double[all.length][];
-            for (int k = 0; k < all.length; k++) arrays[k] = all[k].storage.d;
-            kernel.doubles(numel(), arrays, offsets);
+        boolean f = storage.f != null;
+        float[][] fa = f ? new float[all.length][] : null;
+        double[][] da = f ? null : new double[all.length][];
+        for (int k = 0; k < all.length; k++) {
+            if (f) fa[k] = all[k].storage.f; else da[k] = all[k].storage.d;
         }
+        // Element-wise, so any split gives the same bits; large updates use both cores (and each core updates
+        // the half of a weight gradient that it computed, which stays in its cache).
+        Parallel.forRange(numel(), PARALLEL_GRAIN, (from, to) -> {
+            int[] o = offsets.clone();
+            for (int k = 0; k < o.length; k++) o[k] += from;
+            if (f) kernel.floats(to - from, fa, o); else kernel.doubles(to - from, da, o);
+        });
         return this;
     }
+
+    /** Element-wise in-place updates at least twice this long are split over the worker pool. */
+    private static final int PARALLEL_GRAIN = 16384;
 
     /** The loops of {@link #fusedInPlace}: element i of operand k is {@code x[k][offset[k] + i]}. */
     public interface Fused {

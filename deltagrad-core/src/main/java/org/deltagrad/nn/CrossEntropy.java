@@ -2,14 +2,18 @@ package org.deltagrad.nn;
 
 import java.util.Arrays;
 
+import org.deltagrad.DType;
 import org.deltagrad.Tensor;
+import org.deltagrad.autograd.Autograd;
 import org.deltagrad.autograd.Function;
 
 /**
  * Mean cross-entropy of logits z [B, C] against class indices y [B]: (1/B)·Σ_b (logsumexp(z_b) − z_b[y_b]).
- * Fused: the forward is one pass per row with a running maximum (an online logsumexp), so exp never
- * overflows, and no softmax tensor is built; the backward is (softmax(z) − onehot(y))·g/B written with
- * differentiable ops on the saved logits, so it can be differentiated again.
+ * Fused: the forward is one pass per row in float64 (subtracting the row maximum, so exp never overflows) that
+ * also keeps the softmax p. The gradient is (p − onehot(y))·g/B: a first-order backward computes it from the
+ * saved p in one pass, without another exp; when the backward itself is being recorded (createGraph, for
+ * higher derivatives) it is built from differentiable ops on the saved logits instead. Same formula, and
+ * the saved p is the softmax the composed version recomputes, rounded once instead of op by op.
  */
 public final class CrossEntropy extends Function {
 
@@ -24,24 +28,20 @@ public final class CrossEntropy extends Function {
         Tensor z = inputs[0], labels = inputs[1];
         int b = z.shape(0), c = z.shape(1);
         int[] y = classIndices(labels, b, c);
-        ctx.saveForBackward(z, labels);
         double[] v = z.toDoubleArray();
+        double[] p = new double[b * c];
         double total = 0;
         for (int r = 0; r < b; r++) {
             int row = r * c;
-            double max = Double.NEGATIVE_INFINITY, sum = 0;
-            for (int j = 0; j < c; j++) {
-                double x = v[row + j];
-                // Keep sum = Σ exp(x − max) while max moves up: rescale the old sum when a new maximum appears.
-                if (x > max) {
-                    sum = sum * Math.exp(max - x) + 1;
-                    max = x;
-                } else {
-                    sum += Math.exp(x - max);
-                }
-            }
+            double max = Double.NEGATIVE_INFINITY;
+            for (int j = 0; j < c; j++) max = Math.max(max, v[row + j]);
+            double sum = 0;
+            for (int j = 0; j < c; j++) sum += p[row + j] = Math.exp(v[row + j] - max);
+            for (int j = 0; j < c; j++) p[row + j] /= sum;
             total += max + Math.log(sum) - v[row + y[r]];
         }
+        Tensor softmax = z.dtype() == DType.FLOAT32 ? Tensor.of(toFloats(p), b, c) : Tensor.of(p, b, c);
+        ctx.saveForBackward(z, labels, softmax);
         return Tensor.scalar(total / b, z.dtype());
     }
 
@@ -50,8 +50,31 @@ public final class CrossEntropy extends Function {
         if (!ctx.needsInputGrad(0)) return new Tensor[] {null, null};
         Tensor z = ctx.saved(0);
         int b = z.shape(0), c = z.shape(1);
-        Tensor oneHot = Losses.oneHot(classIndices(ctx.saved(1), b, c), c, z.dtype());
-        return new Tensor[] {z.softmax(1).sub(oneHot).mul(gradOutput.div(b)), null};
+        int[] y = classIndices(ctx.saved(1), b, c);
+        if (Autograd.isGradEnabled()) {
+            Tensor oneHot = Losses.oneHot(y, c, z.dtype());
+            return new Tensor[] {z.softmax(1).sub(oneHot).mul(gradOutput.div(b)), null};
+        }
+        // (p − onehot)·(g/B) in one pass over the saved softmax, in its dtype.
+        Tensor p = ctx.saved(2);
+        double scale = gradOutput.item() / b;
+        if (p.dtype() == DType.FLOAT32) {
+            float[] g = p.toFloatArray();
+            float s = (float) scale;
+            for (int r = 0; r < b; r++) g[r * c + y[r]] -= 1f;
+            for (int i = 0; i < g.length; i++) g[i] *= s;
+            return new Tensor[] {Tensor.of(g, b, c), null};
+        }
+        double[] g = p.toDoubleArray();
+        for (int r = 0; r < b; r++) g[r * c + y[r]] -= 1;
+        for (int i = 0; i < g.length; i++) g[i] *= scale;
+        return new Tensor[] {Tensor.of(g, b, c), null};
+    }
+
+    private static float[] toFloats(double[] x) {
+        float[] out = new float[x.length];
+        for (int i = 0; i < x.length; i++) out[i] = (float) x[i];
+        return out;
     }
 
     /** The labels as ints, each checked to be a class index in [0, c). */
