@@ -449,6 +449,8 @@ public final class Tensor {
     /**
      * A fused element-wise loop, written in place, over this tensor and {@code others}: all contiguous, of one
      * shape and dtype. The optimisers' updates use it so that a step is one pass over memory with no temporaries.
+     * The kernel must be element-wise (element i of each output depends only on element i of each operand) and
+     * safe to call from several threads at once: large tensors are cut into ranges that run in parallel.
      */
     public Tensor fusedInPlace(Fused kernel, Tensor... others) {
         checkInPlace("fusedInPlace");
@@ -484,7 +486,7 @@ public final class Tensor {
     /** Element-wise in-place updates at least twice this long are split over the worker pool. */
     private static final int PARALLEL_GRAIN = 16384;
 
-    /** The loops of {@link #fusedInPlace}: element i of operand k is {@code x[k][offset[k] + i]}. */
+    /** The loops of {@link #fusedInPlace}: element i (of n) of operand k is {@code x[k][offset[k] + i]}. */
     public interface Fused {
         void floats(int n, float[][] x, int[] offset);
 
