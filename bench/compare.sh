@@ -3,13 +3,18 @@
 # Needs: apt-get install -y python3-torch libopenblas0-pthread (and libblas.so.3 pointed at OpenBLAS:
 #   update-alternatives --set libblas.so.3-x86_64-linux-gnu /usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3)
 # Usage: bench/compare.sh [rounds]   (default 3 rounds of each config)
+# Each run trains WARMUP epochs (default 3) and then TIMED epochs (default 5) and reports the median timed epoch;
+# both tools get the same numbers. WARMUP=1 TIMED=3 bench/compare.sh also counts deltagrad's JIT warm-up (the JVM
+# compiles its kernels during the first two or three epochs on two cores); see docs/PERFORMANCE.md.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 rounds=${1:-3}
+warmup=${WARMUP:-3}
+timed=${TIMED:-5}
 jar=deltagrad-cli/target/deltagrad.jar
 [ -f "$jar" ] || mvn -B -q -DskipTests package
 py() { OPENBLAS_NUM_THREADS=2 /usr/bin/python3 bench/pytorch_train.py "$@"; }
-dg() { ./deltagrad bench train --dataset fashion-mnist --json --warmup 1 --timed 3 "$@" 2>/dev/null; }
+dg() { ./deltagrad bench train --dataset fashion-mnist --json --warmup "$warmup" --timed "$timed" "$@" 2>/dev/null; }
 median() { python3 -c 'import sys,statistics; print(statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
 field() { python3 -c 'import sys,json; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 
@@ -17,14 +22,15 @@ run_config() {
   local name=$1 dgargs=$2 pyargs=$3 d=() p=()
   for ((r = 0; r < rounds; r++)); do
     d+=("$(dg $dgargs | field median_epoch_seconds)")
-    p+=("$(py $pyargs --warmup 1 --timed 3 | field median_epoch_seconds)")
+    p+=("$(py $pyargs --warmup "$warmup" --timed "$timed" | field median_epoch_seconds)")
   done
   local dm pm
   dm=$(median "${d[@]}"); pm=$(median "${p[@]}")
-  printf '%-44s deltagrad %7.3f s  pytorch %7.3f s  ratio %.2f\n' "$name" "$dm" "$pm" "$(python3 -c "print($dm/$pm)")"
+  printf '%-44s deltagrad %7.3f s  pytorch %7.3f s  ratio %.2f  (per-round ratios %s)\n' "$name" "$dm" "$pm" \
+    "$(python3 -c "print($dm/$pm)")" "$(python3 -c 'import sys; a=sys.argv[1].split(); b=sys.argv[2].split(); print(" ".join("%.2f" % (float(x)/float(y)) for x, y in zip(a, b)))' "${d[*]}" "${p[*]}")"
 }
 
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $rounds rounds, $warmup warm-up + $timed timed epochs per run"
 run_config "784-100-10 relu CE, batch 64, SGD 0.1" \
   "--layers 100 --batch 64 --optimizer sgd --lr 0.1" "--layers 100 --batch 64 --lr 0.1"
 run_config "784-100-10 relu CE, batch 1024, SGD 0.1" \
