@@ -362,6 +362,69 @@ final class Ops {
         }, y, saved(x, w), ins);
     }
 
+    /**
+     * Mean cross-entropy of logits z [B, C] against class indices y: (1/B)·Σ_b (logsumexp(z_b) − z_b[y_b]), fused
+     * (PyTorch's F.cross_entropy). One pass per row in float64, the row maximum subtracted so that exp never
+     * overflows; the pass also leaves the softmax p, which the rule's first op reads instead of exponentiating again.
+     * The rule is (p − onehot(y))·g/B.
+     */
+    static Tensor crossEntropy(Tensor z, int[] labels) {
+        z.live();
+        if (z.shape.length != 2) {
+            throw new IllegalArgumentException("crossEntropy: logits must have shape [batch, classes], got " + Shapes.str(z.shape));
+        }
+        int b = z.shape[0], c = z.shape[1];
+        if (labels.length != b) {
+            throw new IllegalArgumentException("crossEntropy: " + labels.length + " labels for logits " + Shapes.str(z.shape)
+                    + "; expected one label per row");
+        }
+        for (int r = 0; r < b; r++) {
+            if (labels[r] < 0 || labels[r] >= c) {
+                throw new IllegalArgumentException("crossEntropy: label " + labels[r] + " at row " + r
+                        + " is not a class index in [0, " + c + ")");
+            }
+        }
+        int[] y = labels.clone();
+        Tensor zc = z.contiguousData();
+        Tensor p = Tensor.uninitialized(z.dtype, z.shape);
+        double[] e = new double[c];
+        double total = 0;
+        for (int r = 0; r < b; r++) {
+            int in = zc.offset + r * c, out = r * c;
+            double max = Double.NEGATIVE_INFINITY, sum = 0;
+            if (zc.storage.f != null) {
+                float[] v = zc.storage.f, pv = p.storage.f;
+                for (int j = 0; j < c; j++) max = Math.max(max, v[in + j]);
+                for (int j = 0; j < c; j++) sum += e[j] = Math.exp(v[in + j] - max);
+                for (int j = 0; j < c; j++) pv[out + j] = (float) (e[j] / sum);
+                total += max + Math.log(sum) - v[in + y[r]];
+            } else {
+                double[] v = zc.storage.d, pv = p.storage.d;
+                for (int j = 0; j < c; j++) max = Math.max(max, v[in + j]);
+                for (int j = 0; j < c; j++) sum += e[j] = Math.exp(v[in + j] - max);
+                for (int j = 0; j < c; j++) pv[out + j] = e[j] / sum;
+                total += max + Math.log(sum) - v[in + y[r]];
+            }
+        }
+        Tensor loss = Tensor.full(z.dtype, total / b);
+        return record("crossEntropy", (g, n) -> grads(softmaxMinusOneHot(n.saved(0), p, y).mul(g.div(b))), loss, saved(z), z);
+    }
+
+    /**
+     * softmax(z) − onehot(y), row by row, from the softmax p of z computed by the forward pass (one pass, no exp).
+     * The rule, for higher derivatives: the Jacobian of softmax is diag(p) − p·pᵀ, so h ↦ p ⊙ (h − Σⱼ pⱼhⱼ), with p
+     * rebuilt from differentiable ops on z.
+     */
+    private static Tensor softmaxMinusOneHot(Tensor z, Tensor p, int[] y) {
+        Tensor out = copy(p, p.dtype);
+        int c = p.shape[1];
+        for (int r = 0; r < y.length; r++) out.storage.set(r * c + y[r], out.storage.get(r * c + y[r]) - 1);
+        return record("softmaxMinusOneHot", (h, n) -> {
+            Tensor s = n.saved(0).softmax(1);
+            return grads(s.mul(h.sub(h.mul(s).sum(1, true))));
+        }, out, saved(z), z);
+    }
+
     /** Matrix product over the last two axes, batch axes broadcast. Transposed views go to GEMM as flags. */
     static Tensor matmul(Tensor a, Tensor b) {
         Tensor out = matmulKernel(a, b);

@@ -844,6 +844,15 @@ public final class Tensor {
     }
 
     /**
+     * Mean cross-entropy of these logits [batch, classes] against one class index per row (PyTorch's
+     * F.cross_entropy with integer targets): a fused, numerically stable primitive whose gradient is
+     * (softmax − onehot)/batch, differentiable again for higher derivatives.
+     */
+    public Tensor crossEntropy(int[] labels) {
+        return Ops.crossEntropy(this, labels);
+    }
+
+    /**
      * A fully connected layer, this·weightᵀ + bias, for this [..., in], weight [out, in] and bias [out] (or null):
      * PyTorch's F.linear, as one GEMM onto the broadcast bias.
      */

@@ -135,6 +135,12 @@ class OpTableTest {
             int b = 1 + r.nextInt(3), n = 1 + r.nextInt(3), in = 1 + r.nextInt(4), out = 1 + r.nextInt(4);
             return List.of(draw(r, Domain.ANY, b, n, in), draw(r, Domain.ANY, out, in));
         }, in -> in.get(0).linear(in.get(1), null).square());
+        add("crossEntropy", "crossEntropy", r -> List.of(draw(r, Domain.ANY, 1 + r.nextInt(4), 1 + r.nextInt(4))), in -> {
+            Tensor z = in.get(0);
+            int[] labels = new int[z.shape(0)];
+            for (int i = 0; i < labels.length; i++) labels[i] = (i * 7 + 3) % z.shape(1);
+            return z.mul(2).crossEntropy(labels);
+        });
         add("t", "t", r -> List.of(draw(r, Domain.ANY, 1 + r.nextInt(4), 1 + r.nextInt(4))), in -> in.get(0).t().exp());
     }
 

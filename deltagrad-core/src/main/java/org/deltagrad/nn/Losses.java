@@ -64,8 +64,8 @@ public final class Losses {
 
     /**
      * Mean cross-entropy of logits [B, C] (or [C] for one example). The target is either class indices of
-     * shape [B] (or 0-D), taking the fused {@link CrossEntropy} path, or one-hot/probability rows of the
-     * logits' shape: −(1/B)·Σ_b Σ_c t_bc·log softmax(z_b)_c.
+     * shape [B] (or 0-D), taking the fused {@link Tensor#crossEntropy(int[])} path, or one-hot/probability rows of
+     * the logits' shape: −(1/B)·Σ_b Σ_c t_bc·log softmax(z_b)_c.
      */
     public static Tensor crossEntropy(Tensor logits, Tensor target) {
         if (logits.rank() == 1) return crossEntropy(logits.unsqueeze(0), target.unsqueeze(0));
@@ -75,16 +75,31 @@ public final class Losses {
         if (Arrays.equals(logits.shape(), target.shape())) {
             return target.mul(logits.logSoftmax(1)).sum().neg().div(logits.shape(0));
         }
-        if (target.rank() == 1) return new CrossEntropy().apply(logits, target);
+        if (target.rank() == 1) return logits.crossEntropy(classIndices(target, logits.shape(0)));
         throw new IllegalArgumentException("crossEntropy: target of shape " + Arrays.toString(target.shape())
                 + " is neither class indices [" + logits.shape(0) + "] nor probabilities " + Arrays.toString(logits.shape()));
     }
 
-    /** Cross-entropy of logits [B, C] against class indices. */
+    /** Cross-entropy of logits [B, C] (or [C]) against class indices. */
     public static Tensor crossEntropy(Tensor logits, int[] labels) {
-        double[] y = new double[labels.length];
-        for (int i = 0; i < y.length; i++) y[i] = labels[i];
-        return crossEntropy(logits, Tensor.of(y, y.length));
+        return logits.rank() == 1 ? logits.unsqueeze(0).crossEntropy(labels) : logits.crossEntropy(labels);
+    }
+
+    /** Integer-valued labels [b] as ints (their range is checked by the op). */
+    private static int[] classIndices(Tensor labels, int b) {
+        if (labels.shape(0) != b) {
+            throw new IllegalArgumentException("crossEntropy: labels must have shape [" + b + "] for logits with " + b
+                    + " rows, got " + Arrays.toString(labels.shape()));
+        }
+        double[] v = labels.toDoubleArray();
+        int[] out = new int[b];
+        for (int i = 0; i < b; i++) {
+            out[i] = (int) v[i];
+            if (out[i] != v[i]) {
+                throw new IllegalArgumentException("crossEntropy: label " + v[i] + " at row " + i + " is not a class index");
+            }
+        }
+        return out;
     }
 
     /**
