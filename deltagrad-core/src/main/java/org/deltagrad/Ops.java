@@ -387,27 +387,39 @@ final class Ops {
         int[] y = labels.clone();
         Tensor zc = z.contiguousData();
         Tensor p = Tensor.uninitialized(z.dtype, z.shape);
+        double total = zc.storage.f != null ? crossEntropyRows(zc.storage.f, zc.offset, p.storage.f, b, c, y)
+                : crossEntropyRows(zc.storage.d, zc.offset, p.storage.d, b, c, y);
+        Tensor loss = Tensor.full(z.dtype, total / b);
+        return record("crossEntropy", (g, n) -> grads(softmaxMinusOneHot(n.saved(0), p, y).mul(g.div(b))), loss, saved(z), z);
+    }
+
+    /** Σ_r (logsumexp(z_r) − z_r[y_r]) over b rows of c logits at v[off..], writing the softmax rows into p. */
+    private static double crossEntropyRows(float[] v, int off, float[] p, int b, int c, int[] y) {
         double[] e = new double[c];
         double total = 0;
         for (int r = 0; r < b; r++) {
-            int in = zc.offset + r * c, out = r * c;
+            int in = off + r * c;
             double max = Double.NEGATIVE_INFINITY, sum = 0;
-            if (zc.storage.f != null) {
-                float[] v = zc.storage.f, pv = p.storage.f;
-                for (int j = 0; j < c; j++) max = Math.max(max, v[in + j]);
-                for (int j = 0; j < c; j++) sum += e[j] = Math.exp(v[in + j] - max);
-                for (int j = 0; j < c; j++) pv[out + j] = (float) (e[j] / sum);
-                total += max + Math.log(sum) - v[in + y[r]];
-            } else {
-                double[] v = zc.storage.d, pv = p.storage.d;
-                for (int j = 0; j < c; j++) max = Math.max(max, v[in + j]);
-                for (int j = 0; j < c; j++) sum += e[j] = Math.exp(v[in + j] - max);
-                for (int j = 0; j < c; j++) pv[out + j] = e[j] / sum;
-                total += max + Math.log(sum) - v[in + y[r]];
-            }
+            for (int j = 0; j < c; j++) max = Math.max(max, v[in + j]);
+            for (int j = 0; j < c; j++) sum += e[j] = Math.exp(v[in + j] - max);
+            for (int j = 0; j < c; j++) p[r * c + j] = (float) (e[j] / sum);
+            total += max + Math.log(sum) - v[in + y[r]];
         }
-        Tensor loss = Tensor.full(z.dtype, total / b);
-        return record("crossEntropy", (g, n) -> grads(softmaxMinusOneHot(n.saved(0), p, y).mul(g.div(b))), loss, saved(z), z);
+        return total;
+    }
+
+    private static double crossEntropyRows(double[] v, int off, double[] p, int b, int c, int[] y) {
+        double[] e = new double[c];
+        double total = 0;
+        for (int r = 0; r < b; r++) {
+            int in = off + r * c;
+            double max = Double.NEGATIVE_INFINITY, sum = 0;
+            for (int j = 0; j < c; j++) max = Math.max(max, v[in + j]);
+            for (int j = 0; j < c; j++) sum += e[j] = Math.exp(v[in + j] - max);
+            for (int j = 0; j < c; j++) p[r * c + j] = e[j] / sum;
+            total += max + Math.log(sum) - v[in + y[r]];
+        }
+        return total;
     }
 
     /**
@@ -598,19 +610,22 @@ final class Ops {
         Tensor out = Tensor.uninitialized(x.dtype, kept);
         Shapes.RowCursor rows = new Shapes.RowCursor(v.shape, new int[][] {v.strides}, new int[] {v.offset});
         int s = rows.innerStride(0);
-        for (int r = 0; r < rows.rows; r++, rows.next()) {
-            int o = rows.offset(0), best = 0;
-            double bv = v.storage.get(o);
-            for (int j = 1; j < rows.inner && !Double.isNaN(bv); j++) {
-                double c = v.storage.get(o + j * s);
-                if (Double.isNaN(c) || (max ? c > bv : c < bv)) {
-                    bv = c;
-                    best = j;
-                }
-            }
-            out.storage.set(r, best);
-        }
+        for (int r = 0; r < rows.rows; r++, rows.next()) out.storage.set(r, argRow(v.storage, rows.offset(0), rows.inner, s, max));
         return out;
+    }
+
+    /** The first index of the largest (smallest) of n values at stride s; a NaN counts as largest and wins at once. */
+    private static int argRow(Storage st, int o, int n, int s, boolean max) {
+        int best = 0;
+        double bv = st.get(o);
+        for (int j = 1; j < n && !Double.isNaN(bv); j++) {
+            double c = st.get(o + j * s);
+            if (Double.isNaN(c) || (max ? c > bv : c < bv)) {
+                bv = c;
+                best = j;
+            }
+        }
+        return best;
     }
 
     static Tensor matmulKernel(Tensor a, Tensor b) {
