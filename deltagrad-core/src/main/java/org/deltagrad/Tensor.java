@@ -133,6 +133,30 @@ public final class Tensor {
         return this;
     }
 
+    /**
+     * Copies the rows {@code rows[from..to)} of the row-major table {@code source} ({@code width} columns) into
+     * rows {@code from..to} of this float32 [rows.length, width] tensor, in place: a data loader can fill a batch
+     * buffer in pieces, on several threads at once. Row indices are checked.
+     */
+    public Tensor gatherRows(float[] source, int width, int[] rows, int from, int to) {
+        if (storage.f == null || shape.length != 2 || shape[0] != rows.length || shape[1] != width || !isContiguous()) {
+            throw new IllegalArgumentException("gatherRows: target must be a contiguous float32 [" + rows.length + ", "
+                    + width + "] tensor, got " + Shapes.str(shape) + " " + dtype);
+        }
+        if (from < 0 || to > rows.length || from > to) {
+            throw new IndexOutOfBoundsException("gatherRows: range [" + from + ", " + to + ") of " + rows.length + " rows");
+        }
+        checkInPlace("gatherRows");
+        int available = source.length / width;
+        float[] out = storage.f;
+        for (int i = from; i < to; i++) {
+            int r = rows[i];
+            if (r < 0 || r >= available) throw new IndexOutOfBoundsException("gatherRows: row " + r + " is outside [0, " + available + ")");
+            System.arraycopy(source, r * width, out, offset + i * width, width);
+        }
+        return this;
+    }
+
     private static IllegalStateException released() {
         return new IllegalStateException("this tensor was created inside an Arena scope that has since closed, and its "
                 + "memory went back to the arena; copy what you need before the scope closes, or create it with "

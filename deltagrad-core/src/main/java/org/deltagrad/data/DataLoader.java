@@ -1,9 +1,15 @@
 package org.deltagrad.data;
 
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.Iterator;
+import java.util.Map;
 import java.util.NoSuchElementException;
 import java.util.concurrent.atomic.AtomicInteger;
+
+import org.deltagrad.Arena;
+import org.deltagrad.Tensor;
+import org.deltagrad.kernels.Parallel;
 
 /**
  * Cuts a {@link Dataset} into mini-batches. With shuffling, epoch e's order is a fixed function of
@@ -71,24 +77,81 @@ public final class DataLoader implements Iterable<Batch> {
     /** The batches of epoch {@code epoch}; iterating it again gives the same batches. */
     public Iterable<Batch> epoch(int epoch) {
         int[] order = order(epoch);
-        int batches = batchesPerEpoch();
-        return () -> new Iterator<>() {
-            private int next;
-
-            @Override
-            public boolean hasNext() {
-                return next < batches;
-            }
-
+        return () -> new Batches(order) {
             @Override
             public Batch next() {
-                if (!hasNext()) throw new NoSuchElementException();
-                int from = next * batchSize;
-                int[] rows = Arrays.copyOfRange(order, from, Math.min(from + batchSize, order.length));
-                next++;
+                int[] rows = rows(advance());
                 return new Batch(dataset.features(rows), dataset.labels(rows), rows);
             }
         };
+    }
+
+    /**
+     * The batches of epoch {@code epoch}, like {@link #epoch}, each gathered while the previous one trains: the
+     * rows of batch i+1 are copied by the worker pool's idle threads (between its other jobs) during step i, so
+     * that the training thread does not wait for scattered rows. The feature tensors are two buffers per batch
+     * size, used in turn: a batch's {@code x} holds its rows until the second {@code next()} after it, which
+     * suits a loop that is done with each batch within its step (the {@code Trainer}'s). Same batches, same bits.
+     */
+    public Iterable<Batch> prefetched(int epoch) {
+        int[] order = order(epoch);
+        int d = dataset.numFeatures();
+        Map<Integer, Tensor[]> buffers = new HashMap<>();
+        return () -> new Batches(order) {
+            private Batch pending;
+            private Parallel.Background gathering;
+
+            @Override
+            public Batch next() {
+                int k = advance();
+                if (pending == null) start(k);
+                gathering.join();
+                Batch b = pending;
+                pending = null;
+                if (hasNext()) start(k + 1);
+                return b;
+            }
+
+            private void start(int k) {
+                int[] rows = rows(k);
+                int[] labels = dataset.labels(rows); // checks the rows, here on the calling thread
+                Tensor[] pair = buffers.computeIfAbsent(rows.length,
+                        n -> Arena.outside(() -> new Tensor[] {Tensor.zeros(n, d), Tensor.zeros(n, d)}));
+                Tensor x = pair[k % 2];
+                int pieceRows = Math.max(1, 8192 / d); // about 32 KB a piece: a worker is never long away from the pool
+                int pieces = (rows.length + pieceRows - 1) / pieceRows;
+                gathering = Parallel.background(pieces,
+                        i -> dataset.featuresInto(rows, i * pieceRows, Math.min(rows.length, (i + 1) * pieceRows), x));
+                pending = new Batch(x, labels, rows);
+            }
+        };
+    }
+
+    /** Counts through one epoch's batches; subclasses make batch k from its rows. */
+    private abstract class Batches implements Iterator<Batch> {
+        private final int[] order;
+        private final int batches = batchesPerEpoch();
+        private int next;
+
+        Batches(int[] order) {
+            this.order = order;
+        }
+
+        @Override
+        public boolean hasNext() {
+            return next < batches;
+        }
+
+        /** The number of the batch to return now. */
+        int advance() {
+            if (!hasNext()) throw new NoSuchElementException();
+            return next++;
+        }
+
+        int[] rows(int k) {
+            int from = k * batchSize;
+            return Arrays.copyOfRange(order, from, Math.min(from + batchSize, order.length));
+        }
     }
 
     /** The batches of the next epoch (0 on the first call, then 1, 2, ...). */

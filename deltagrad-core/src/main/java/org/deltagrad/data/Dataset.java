@@ -108,6 +108,14 @@ public final class Dataset {
         return Tensor.rows(features, numFeatures, rows);
     }
 
+    /**
+     * Copies the features of {@code rows[from..to)} into rows {@code from..to} of {@code batch}, a float32
+     * [rows.length, numFeatures] tensor (see {@link DataLoader#prefetched}).
+     */
+    public void featuresInto(int[] rows, int from, int to, Tensor batch) {
+        batch.gatherRows(features, numFeatures, rows, from, to);
+    }
+
     /** All features as a float32 tensor [size, numFeatures] (a copy). */
     public Tensor features() {
         return Tensor.of(features.clone(), size(), numFeatures);

@@ -68,6 +68,66 @@ public final class Parallel {
         job.await();
     }
 
+    /**
+     * Starts work that idle workers do piece by piece in the background, between the pool's fork-join jobs (which
+     * always come first: a worker checks for one after every piece), e.g. gathering the next batch while the
+     * current one trains. {@link Background#join()} runs whatever is left on the calling thread and waits for the
+     * pieces in flight, so the work is done whether or not a worker was free. Pieces must be independent.
+     */
+    public static Background background(int pieces, java.util.function.IntConsumer piece) {
+        Background b = new Background(pieces, piece);
+        if (threads > 1 && pieces > 0) {
+            Pool p = pool();
+            p.background = b;
+            p.posted++;
+            p.queue.offer(WAKE); // a parked worker wakes up and finds the pieces
+        }
+        return b;
+    }
+
+    /** Background work started by {@link #background}. */
+    public static final class Background {
+        private final int pieces;
+        private final java.util.function.IntConsumer piece;
+        private final AtomicInteger next = new AtomicInteger();
+        private final AtomicInteger done = new AtomicInteger();
+        private final AtomicReference<Throwable> failure = new AtomicReference<>();
+
+        private Background(int pieces, java.util.function.IntConsumer piece) {
+            this.pieces = pieces;
+            this.piece = piece;
+        }
+
+        /** Runs one unclaimed piece; false when none is left. */
+        boolean runOne() {
+            int i = next.getAndIncrement();
+            if (i >= pieces) return false;
+            try {
+                piece.accept(i);
+            } catch (Throwable t) {
+                failure.compareAndSet(null, t);
+            } finally {
+                done.incrementAndGet();
+            }
+            return true;
+        }
+
+        /** Finishes the work (running the unclaimed pieces here) and rethrows the first failure. */
+        public void join() {
+            while (runOne()) {
+                // the caller helps
+            }
+            while (done.get() < pieces) Thread.onSpinWait();
+            Throwable t = failure.get();
+            if (t instanceof RuntimeException) throw (RuntimeException) t;
+            if (t instanceof Error) throw (Error) t;
+            if (t != null) throw new IllegalStateException(t);
+        }
+    }
+
+    /** A job with nothing to do: posted to wake a parked worker for background work. */
+    private static final Job WAKE = new Job(0, 0, (from, to) -> { });
+
     private static Pool pool() {
         Pool p = pool;
         if (p != null) return p;
@@ -162,6 +222,10 @@ public final class Parallel {
                             seen = pool.posted;
                             if ((job = queue.poll()) != null) break;
                         }
+                        if (runBackgroundPiece()) {
+                            deadline = System.nanoTime() + SPIN_NANOS;
+                            continue;
+                        }
                         // Yield rather than busy-spin: on two cores the JIT compiler threads need a turn too.
                         Thread.yield();
                     }
@@ -172,6 +236,14 @@ public final class Parallel {
                 // shut down by setThreads
             }
         }
+
+        private boolean runBackgroundPiece() {
+            Background b = pool.background;
+            if (b == null) return false;
+            if (b.runOne()) return true;
+            if (pool.background == b) pool.background = null; // exhausted (a newer one may have replaced it)
+            return false;
+        }
     }
 
     private static final class Pool {
@@ -179,6 +251,8 @@ public final class Parallel {
         final Worker[] workers;
         /** Bumped after each post, so that spinning workers notice work without touching the queue. */
         volatile long posted;
+        /** Work for idle workers, see {@link Parallel#background}. */
+        volatile Background background;
 
         Pool(int size) {
             workers = new Worker[size];

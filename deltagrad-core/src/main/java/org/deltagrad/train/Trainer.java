@@ -89,7 +89,7 @@ public final class Trainer {
             long correct = 0, seen = 0;
             int batchIndex = 0;
             long forwardNs = 0, backwardNs = 0, stepNs = 0;
-            Iterator<Batch> batches = loader.epoch(epoch - 1).iterator();
+            Iterator<Batch> batches = loader.prefetched(epoch - 1).iterator();
             while (batches.hasNext()) {
                 // Each step's tensors (batch, activations, gradients) live in the arena: from the second step on,
                 // a step reuses the previous step's arrays instead of allocating its own.

@@ -83,4 +83,31 @@ class DataLoaderTest {
         assertThrows(IllegalArgumentException.class, () -> new DataLoader(d, 0));
         assertThrows(IllegalArgumentException.class, () -> new DataLoader(d, 2).epoch(-1));
     }
+
+    /** The prefetching iterator gives the same batches as epoch(), whichever thread gathered them. */
+    @Test
+    void prefetchedBatchesEqualTheOrdinaryOnes() {
+        int before = org.deltagrad.kernels.Parallel.threads();
+        try {
+            Dataset d = DatasetTest.numbered(103);
+            DataLoader loader = new DataLoader(d, 8).shuffled(5);
+            for (int threads : new int[] {1, 2}) {
+                org.deltagrad.kernels.Parallel.setThreads(threads);
+                for (int epoch = 0; epoch < 3; epoch++) {
+                    List<Batch> plain = collect(loader.epoch(epoch));
+                    int i = 0;
+                    for (Batch b : loader.prefetched(epoch)) { // check each batch within its step, as the Trainer does
+                        Batch want = plain.get(i++);
+                        assertArrayEquals(want.indices(), b.indices());
+                        assertArrayEquals(want.labels(), b.labels());
+                        assertArrayEquals(want.x().shape(), b.x().shape());
+                        assertArrayEquals(want.x().toFloatArray(), b.x().toFloatArray(), "epoch " + epoch + " batch " + i);
+                    }
+                    assertEquals(plain.size(), i);
+                }
+            }
+        } finally {
+            org.deltagrad.kernels.Parallel.setThreads(before);
+        }
+    }
 }

@@ -49,4 +49,38 @@ class ParallelTest {
         assertEquals("chunk failed", e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> Parallel.setThreads(0));
     }
+
+    @Test
+    void backgroundWorkRunsEveryPieceOnceAlongsideForkJoinJobs() throws Exception {
+        for (int threads : new int[] {1, 2, 3}) {
+            Parallel.setThreads(threads);
+            for (int round = 0; round < 50; round++) {
+                int pieces = 1 + round % 17;
+                AtomicIntegerArray hits = new AtomicIntegerArray(pieces);
+                Parallel.Background b = Parallel.background(pieces, i -> {
+                    hits.incrementAndGet(i);
+                    java.util.concurrent.locks.LockSupport.parkNanos(20_000);
+                });
+                // fork-join jobs keep working while the pieces are pending (workers take them first)
+                AtomicIntegerArray other = new AtomicIntegerArray(64);
+                Parallel.forRange(64, 1, (from, to) -> {
+                    for (int i = from; i < to; i++) other.incrementAndGet(i);
+                });
+                b.join();
+                for (int i = 0; i < pieces; i++) assertEquals(1, hits.get(i), "piece " + i + " of " + pieces);
+                for (int i = 0; i < 64; i++) assertEquals(1, other.get(i));
+            }
+        }
+    }
+
+    @Test
+    void backgroundFailuresReachJoin() {
+        Parallel.setThreads(2);
+        Parallel.Background b = Parallel.background(8, i -> {
+            if (i == 5) throw new IllegalArgumentException("piece 5 failed");
+        });
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, b::join);
+        assertEquals("piece 5 failed", e.getMessage());
+        Parallel.background(0, i -> { }).join(); // nothing to do
+    }
 }
