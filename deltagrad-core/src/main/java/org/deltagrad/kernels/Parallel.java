@@ -24,6 +24,8 @@ public final class Parallel {
     private static final Object LOCK = new Object();
     /** How long an idle worker polls for the next job before it parks (-Ddeltagrad.spinMicros, default 200). */
     private static final long SPIN_NANOS = 1000L * Long.getLong("deltagrad.spinMicros", 200L);
+    /** The first part of that wait, spent busy rather than yielding (-Ddeltagrad.busyMicros, default 50). */
+    private static final long BUSY_NANOS = 1000L * Long.getLong("deltagrad.busyMicros", 50L);
     private static volatile int threads = initialThreads();
     private static volatile Pool pool;
 
@@ -226,8 +228,10 @@ public final class Parallel {
                             deadline = System.nanoTime() + SPIN_NANOS;
                             continue;
                         }
-                        // Yield rather than busy-spin: on two cores the JIT compiler threads need a turn too.
-                        Thread.yield();
+                        // Busy-spin through the short gaps between the kernels of a step; after that, yield, so that on two
+                        // cores the JIT compiler threads get a turn (a yielding worker can lose its core for a whole time
+                        // slice, and then the caller runs every chunk itself).
+                        if (deadline - System.nanoTime() > SPIN_NANOS - BUSY_NANOS) Thread.onSpinWait(); else Thread.yield();
                     }
                     if (job == null) job = queue.take();
                     job.work();
