@@ -5,6 +5,7 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.IntConsumer;
 
 /**
  * The library's shared worker pool: a fixed set of daemon threads that help the calling thread run
@@ -76,7 +77,7 @@ public final class Parallel {
      * current one trains. {@link Background#join()} runs whatever is left on the calling thread and waits for the
      * pieces in flight, so the work is done whether or not a worker was free. Pieces must be independent.
      */
-    public static Background background(int pieces, java.util.function.IntConsumer piece) {
+    public static Background background(int pieces, IntConsumer piece) {
         Background b = new Background(pieces, piece);
         if (threads > 1 && pieces > 0) {
             Pool p = pool();
@@ -90,12 +91,12 @@ public final class Parallel {
     /** Background work started by {@link #background}. */
     public static final class Background {
         private final int pieces;
-        private final java.util.function.IntConsumer piece;
+        private final IntConsumer piece;
         private final AtomicInteger next = new AtomicInteger();
         private final AtomicInteger done = new AtomicInteger();
         private final AtomicReference<Throwable> failure = new AtomicReference<>();
 
-        private Background(int pieces, java.util.function.IntConsumer piece) {
+        private Background(int pieces, IntConsumer piece) {
             this.pieces = pieces;
             this.piece = piece;
         }
@@ -205,40 +206,43 @@ public final class Parallel {
             setDaemon(true);
         }
 
-        /**
-         * Polls for a while before blocking: a training step issues a parallel kernel every few tens of
-         * microseconds, and waking a parked thread costs about as much (futex wake-up and rescheduling on a
-         * VM), which made splitting the small products of a batch-64 step slower than not splitting them.
-         * OpenMP runtimes and OpenBLAS's own threads spin the same way before they sleep.
-         */
         @Override
         public void run() {
             try {
-                while (!isInterrupted()) {
-                    long seen = pool.posted;
-                    Job job = queue.poll();
-                    long deadline = System.nanoTime() + SPIN_NANOS;
-                    while (job == null && System.nanoTime() < deadline) {
-                        // Read a volatile counter while idle, not the queue, whose lock the caller needs to post.
-                        if (pool.posted != seen) {
-                            seen = pool.posted;
-                            if ((job = queue.poll()) != null) break;
-                        }
-                        if (runBackgroundPiece()) {
-                            deadline = System.nanoTime() + SPIN_NANOS;
-                            continue;
-                        }
-                        // Busy-spin through the short gaps between the kernels of a step; after that, yield, so that on two
-                        // cores the JIT compiler threads get a turn (a yielding worker can lose its core for a whole time
-                        // slice, and then the caller runs every chunk itself).
-                        if (deadline - System.nanoTime() > SPIN_NANOS - BUSY_NANOS) Thread.onSpinWait(); else Thread.yield();
-                    }
-                    if (job == null) job = queue.take();
-                    job.work();
-                }
+                while (!isInterrupted()) nextJob().work();
             } catch (InterruptedException e) {
                 // shut down by setThreads
             }
+        }
+
+        /**
+         * The next job. Polls for a while before blocking: a training step issues a parallel kernel every few tens
+         * of microseconds, and waking a parked thread costs about as much (futex wake-up and rescheduling on a VM),
+         * which made splitting the small products of a batch-64 step slower than not splitting them. OpenMP
+         * runtimes and OpenBLAS's own threads spin the same way before they sleep. While idle it runs background
+         * pieces. It busy-spins through the short gaps between the kernels of a step, then yields, so that on two
+         * cores the JIT compiler threads get a turn (a worker that yields at once can lose its core for a whole time
+         * slice, and then the caller runs every chunk itself).
+         */
+        private Job nextJob() throws InterruptedException {
+            long seen = pool.posted;
+            Job job = queue.poll();
+            long idleSince = System.nanoTime();
+            while (job == null) {
+                long idle = System.nanoTime() - idleSince;
+                if (idle > SPIN_NANOS) return queue.take();
+                if (pool.posted != seen) { // a volatile read while idle, not the queue, whose lock the caller needs to post
+                    seen = pool.posted;
+                    job = queue.poll();
+                } else if (runBackgroundPiece()) {
+                    idleSince = System.nanoTime();
+                } else if (idle < BUSY_NANOS) {
+                    Thread.onSpinWait();
+                } else {
+                    Thread.yield();
+                }
+            }
+            return job;
         }
 
         private boolean runBackgroundPiece() {
