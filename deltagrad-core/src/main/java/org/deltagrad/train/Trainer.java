@@ -91,8 +91,9 @@ public final class Trainer {
             long forwardNs = 0, backwardNs = 0, stepNs = 0;
             Iterator<Batch> batches = loader.prefetched(epoch - 1).iterator();
             while (batches.hasNext()) {
-                // Each step's tensors (batch, activations, gradients) live in the arena: from the second step on,
-                // a step reuses the previous step's arrays instead of allocating its own.
+                // Each step's tensors (activations, gradients, temporaries) live in the arena: from the second step
+                // on, a step reuses the previous step's arrays instead of allocating its own. The batch comes from
+                // the loader's two prefetch buffers.
                 try (Arena.Scope step = arena.open()) {
                     Batch b = batches.next();
                     batchIndex++;
@@ -118,8 +119,9 @@ public final class Trainer {
                     lossSum += value * b.size();
                     seen += b.size();
                     correct += countCorrect(out, b.labels());
-                    optimizer.zeroGrad(); // the gradients are arena memory: drop them before the scope takes it back
                     if (listener != null) listener.batch(epoch, b.size(), value);
+                } finally {
+                    optimizer.zeroGrad(); // the gradients were arena memory: no parameter may keep one past its step
                 }
             }
             double seconds = (System.nanoTime() - start) / 1e9;
