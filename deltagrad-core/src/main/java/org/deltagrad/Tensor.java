@@ -112,18 +112,9 @@ public final class Tensor {
      */
     public static Tensor rows(float[] source, int width, int[] rows) {
         if (width <= 0) throw new IllegalArgumentException("rows: width must be positive, got " + width);
-        int available = source.length / width;
-        for (int r : rows) {
-            if (r < 0 || r >= available) {
-                throw new IndexOutOfBoundsException("rows: row " + r + " is outside [0, " + available + ")");
-            }
-        }
         Tensor t = uninitialized(DType.FLOAT32, new int[] {rows.length, width});
-        float[] out = t.storage.f;
         // Scattered rows of a large table are memory-latency bound: two cores keep twice as many reads in flight.
-        Parallel.forRange(rows.length, Math.max(1, 16384 / width), (from, to) -> {
-            for (int i = from; i < to; i++) System.arraycopy(source, rows[i] * width, out, i * width, width);
-        });
+        Parallel.forRange(rows.length, Math.max(1, 16384 / width), (from, to) -> t.gatherRows(source, width, rows, from, to));
         return t;
     }
 

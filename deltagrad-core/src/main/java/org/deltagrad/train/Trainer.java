@@ -80,6 +80,7 @@ public final class Trainer {
         Diagnostics diagnostics = config.diagnostics ? new Diagnostics(model, config.activation, mse, test) : null;
 
         List<EpochStats> history = new ArrayList<>();
+        optimizer.zeroGrad(); // and after every step (below), so each step starts without gradients
         for (int epoch = 1; epoch <= config.epochs; epoch++) {
             double lr = schedule.lr(epoch - 1);
             optimizer.setLearningRate(lr);
@@ -98,7 +99,6 @@ public final class Trainer {
                     Batch b = batches.next();
                     batchIndex++;
                     long t0 = System.nanoTime();
-                    optimizer.zeroGrad();
                     Tensor out = model.forward(b.x());
                     Tensor loss = loss(mse, out, b.labels());
                     double value = loss.item();
