@@ -266,7 +266,7 @@ public final class Tensor {
 
     /** A copy of the elements in row-major order, as doubles. */
     public double[] toDoubleArray() {
-        if (storage.released()) throw released();
+        live();
         if (storage.d != null && offset == 0 && isContiguous() && storage.d.length == numel()) return storage.d.clone();
         double[] out = new double[numel()];
         Shapes.forEachOffset(shape, strides, offset, (i, off) -> out[i] = storage.get(off));
@@ -275,7 +275,7 @@ public final class Tensor {
 
     /** A copy of the elements in row-major order, as floats. */
     public float[] toFloatArray() {
-        if (storage.released()) throw released();
+        live();
         if (storage.f != null && offset == 0 && isContiguous() && storage.f.length == numel()) return storage.f.clone();
         float[] out = new float[numel()];
         Shapes.forEachOffset(shape, strides, offset, (i, off) -> out[i] = (float) storage.get(off));
@@ -287,8 +287,7 @@ public final class Tensor {
         if (numel() != 1) {
             throw new IllegalStateException("item: only a one-element tensor has an item; this one has shape " + Shapes.str(shape));
         }
-        if (storage.released()) throw released();
-        return storage.get(offset);
+        return live().storage.get(offset);
     }
 
     /** The element at the given index (one coordinate per axis). */
@@ -616,7 +615,7 @@ public final class Tensor {
 
     /** Contiguous data for a kernel, without recording anything. */
     Tensor contiguousData() {
-        if (storage.released()) throw released();
+        live();
         return isContiguous() ? this : Ops.copy(this, dtype);
     }
 
