@@ -31,6 +31,14 @@ class BenchTrainCommandTest {
         assertTrue(r.get("startup_seconds").asDouble() > 0, r.toString());
         assertEquals("constant", r.get("config").get("schedule").asText());
         assertEquals(4, r.get("config").get("epochs").asInt(), "warm-up plus timed epochs");
+        assertEquals(1, r.get("warmup_epoch_seconds").size());
+        assertTrue(r.get("warmup_epoch_seconds").get(0).asDouble() > 0, r.toString());
+    }
+
+    @Test
+    void textOutputShowsTheWarmUpEpochs() {
+        String out = Cli.run("bench", "train", "--warmup", "2", "--timed", "1", "--threads", "1").ok().out();
+        assertTrue(out.matches("(?s).*warm-up epochs \\(the JIT compiling\\): [0-9.]+, [0-9.]+ s.*"), out);
     }
 
     @Test

@@ -97,6 +97,8 @@ public final class BenchTrainCommand implements Callable<Integer> {
         r.put("samples_per_epoch", samples);
         r.put("median_epoch_seconds", median);
         r.put("epoch_seconds", seconds);
+        // The warm-up epochs too: on a JVM they show the JIT compiling the hot code (see docs/PERFORMANCE.md).
+        r.put("warmup_epoch_seconds", result.epochs().subList(0, warmup).stream().mapToDouble(EpochStats::seconds).toArray());
         r.put("min_epoch_seconds", Arrays.stream(seconds).min().orElse(Double.NaN));
         r.put("max_epoch_seconds", Arrays.stream(seconds).max().orElse(Double.NaN));
         r.put("gflops", flops / median / 1e9);
@@ -122,6 +124,11 @@ public final class BenchTrainCommand implements Callable<Integer> {
                 Gemm.backend().name(), threads);
         out.printf(Locale.ROOT, "epoch seconds (%d timed after %d warm-up): median %.3f, min %.3f, max %.3f%n", timed, warmup,
                 median, r.get("min_epoch_seconds"), r.get("max_epoch_seconds"));
+        if (warmup > 0) {
+            StringBuilder w = new StringBuilder();
+            for (double x : (double[]) r.get("warmup_epoch_seconds")) w.append(w.length() == 0 ? "" : ", ").append(String.format(Locale.ROOT, "%.3f", x));
+            out.printf(Locale.ROOT, "warm-up epochs (the JIT compiling): %s s%n", w);
+        }
         out.printf(Locale.ROOT, "matmul GFLOP/s: %.1f; forward %.3f s, backward %.3f s, step %.3f s per epoch; "
                 + "forward+backward = %.2f x forward%n", flops / median / 1e9, forward, backward, step, (forward + backward) / forward);
         out.printf(Locale.ROOT, "allocated on the training thread: %.1f MB per epoch (%.0f bytes per step)%n",
