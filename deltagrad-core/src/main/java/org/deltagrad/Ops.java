@@ -340,17 +340,21 @@ final class Ops {
                     + in + "], bias [out])");
         }
         DType dt = DType.promote(x.dtype, w.dtype);
-        Tensor y = Tensor.uninitialized(dt, new int[] {n, out}); // the bias copy or beta = 0 writes all of it
-        if (b != null) copyInto(b, y);
+        Tensor y = Tensor.uninitialized(dt, new int[] {n, out}); // beta = 0 writes all of it
         Tensor a = gemmReady(x.dtype == dt ? x : copy(x, dt));
         Tensor wt = w.dtype == dt ? w : copy(w, dt);
         boolean ta = isTransposed(a);
         int lda = ta ? a.strides[1] : a.strides[0];
         Tensor wc = wt.contiguousData();
+        // The product first, then the bias added row by row: a GEMM with beta = 1 would make a BLAS backend copy
+        // C in as well as out (row by row, when the product is split by columns).
+        Tensor bc = b == null ? null : (b.dtype == dt ? b : copy(b, dt)).contiguousData();
         if (dt == DType.FLOAT32) {
-            Gemm.sgemm(ta, true, n, out, in, 1f, a.storage.f, a.offset, lda, wc.storage.f, wc.offset, in, b == null ? 0f : 1f, y.storage.f, 0, out);
+            Gemm.sgemm(ta, true, n, out, in, 1f, a.storage.f, a.offset, lda, wc.storage.f, wc.offset, in, 0f, y.storage.f, 0, out);
+            if (bc != null) addToRows(y.storage.f, n, out, bc.storage.f, bc.offset);
         } else {
-            Gemm.dgemm(ta, true, n, out, in, 1d, a.storage.d, a.offset, lda, wc.storage.d, wc.offset, in, b == null ? 0d : 1d, y.storage.d, 0, out);
+            Gemm.dgemm(ta, true, n, out, in, 1d, a.storage.d, a.offset, lda, wc.storage.d, wc.offset, in, 0d, y.storage.d, 0, out);
+            if (bc != null) addToRows(y.storage.d, n, out, bc.storage.d, bc.offset);
         }
         Tensor[] ins = b == null ? new Tensor[] {x, w} : new Tensor[] {x, w, b};
         return record("linear", (g, nd) -> {
@@ -435,6 +439,21 @@ final class Ops {
             Tensor s = n.saved(0).softmax(1);
             return grads(s.mul(h.sub(h.mul(s).sum(1, true))));
         }, out, saved(z), z);
+    }
+
+    /** y[r][j] += b[j] for each of the rows of y (rows × cols, row-major). */
+    private static void addToRows(float[] y, int rows, int cols, float[] b, int bOff) {
+        for (int r = 0; r < rows; r++) {
+            int o = r * cols;
+            for (int j = 0; j < cols; j++) y[o + j] += b[bOff + j];
+        }
+    }
+
+    private static void addToRows(double[] y, int rows, int cols, double[] b, int bOff) {
+        for (int r = 0; r < rows; r++) {
+            int o = r * cols;
+            for (int j = 0; j < cols; j++) y[o + j] += b[bOff + j];
+        }
     }
 
     /** Matrix product over the last two axes, batch axes broadcast. Transposed views go to GEMM as flags. */
