@@ -391,37 +391,26 @@ final class Ops {
         int[] y = labels.clone();
         Tensor zc = z.contiguousData();
         Tensor p = Tensor.uninitialized(z.dtype, z.shape);
-        double total = zc.storage.f != null ? crossEntropyRows(zc.storage.f, zc.offset, p.storage.f, b, c, y)
-                : crossEntropyRows(zc.storage.d, zc.offset, p.storage.d, b, c, y);
+        double total = crossEntropyRows(zc.storage, zc.offset, p.storage, b, c, y);
         Tensor loss = Tensor.full(z.dtype, total / b);
         return record("crossEntropy", (g, n) -> grads(softmaxMinusOneHot(n.saved(0), p, y).mul(g.div(b))), loss, saved(z), z);
     }
 
-    /** Σ_r (logsumexp(z_r) − z_r[y_r]) over b rows of c logits at v[off..], writing the softmax rows into p. */
-    private static double crossEntropyRows(float[] v, int off, float[] p, int b, int c, int[] y) {
+    /**
+     * Σ_r (logsumexp(z_r) − z_r[y_r]) over b rows of c logits at z[off..], in float64 whatever the dtype, writing
+     * the softmax rows into p (rounded once to p's dtype). Its own small method: inside crossEntropy, the JIT
+     * compiled the whole op once per loop as an on-stack replacement.
+     */
+    private static double crossEntropyRows(Storage z, int off, Storage p, int b, int c, int[] y) {
         double[] e = new double[c];
         double total = 0;
         for (int r = 0; r < b; r++) {
             int in = off + r * c;
             double max = Double.NEGATIVE_INFINITY, sum = 0;
-            for (int j = 0; j < c; j++) max = Math.max(max, v[in + j]);
-            for (int j = 0; j < c; j++) sum += e[j] = Math.exp(v[in + j] - max);
-            for (int j = 0; j < c; j++) p[r * c + j] = (float) (e[j] / sum);
-            total += max + Math.log(sum) - v[in + y[r]];
-        }
-        return total;
-    }
-
-    private static double crossEntropyRows(double[] v, int off, double[] p, int b, int c, int[] y) {
-        double[] e = new double[c];
-        double total = 0;
-        for (int r = 0; r < b; r++) {
-            int in = off + r * c;
-            double max = Double.NEGATIVE_INFINITY, sum = 0;
-            for (int j = 0; j < c; j++) max = Math.max(max, v[in + j]);
-            for (int j = 0; j < c; j++) sum += e[j] = Math.exp(v[in + j] - max);
-            for (int j = 0; j < c; j++) p[r * c + j] = e[j] / sum;
-            total += max + Math.log(sum) - v[in + y[r]];
+            for (int j = 0; j < c; j++) max = Math.max(max, z.get(in + j));
+            for (int j = 0; j < c; j++) sum += e[j] = Math.exp(z.get(in + j) - max);
+            for (int j = 0; j < c; j++) p.set(r * c + j, e[j] / sum);
+            total += max + Math.log(sum) - z.get(in + y[r]);
         }
         return total;
     }
