@@ -42,6 +42,14 @@ class BenchTrainCommandTest {
     }
 
     @Test
+    void warmsUpThreeEpochsByDefaultLikeTheComparisonScript() throws Exception {
+        JsonNode r = Cli.parseJson(Cli.run("bench", "train", "--timed", "1", "--threads", "1", "--json").ok().out());
+        assertEquals(3, r.get("warmup_epoch_seconds").size(), r.toString());
+        assertEquals(1, r.get("epoch_seconds").size(), r.toString());
+        assertEquals(4, r.get("config").get("epochs").asInt());
+    }
+
+    @Test
     void sharesTheModelFlagsOfTrainButNotItsOutputs() {
         Cli.Result bad = Cli.run("bench", "train", "--lr", "-1");
         assertEquals(2, bad.exit());

@@ -40,8 +40,13 @@ public final class BenchTrainCommand implements Callable<Integer> {
     @Mixin
     TrainOptions train;
 
-    @Option(names = "--warmup", paramLabel = "N", description = "Untimed epochs first, for the JIT (default: ${DEFAULT-VALUE}).")
-    int warmup = 1;
+    /**
+     * Three, like {@code bench/compare.sh}: on two cores the JIT compiles the training step for about the first
+     * two and a half seconds (docs/PERFORMANCE.md, "Warm-up"), which at batch 64 is two to three epochs.
+     */
+    @Option(names = "--warmup", paramLabel = "N",
+            description = "Untimed epochs first, while the JIT compiles (default: ${DEFAULT-VALUE}).")
+    int warmup = 3;
     @Option(names = "--timed", paramLabel = "N", description = "Timed epochs (default: ${DEFAULT-VALUE}).")
     int timed = 5;
     @Option(names = "--json", description = "Print one JSON object.")
