@@ -46,6 +46,17 @@ class OpenBlasGemmTest {
     @ParameterizedTest
     @MethodSource("table")
     void sgemmMatchesNaiveLoop(GemmCase g) {
+        checkSgemm(g);
+    }
+
+    @ParameterizedTest
+    @MethodSource("table")
+    void dgemmMatchesNaiveLoop(GemmCase g) {
+        checkDgemm(g);
+    }
+
+    /** One float case through the active backend, on one and on two threads, against the naive loop. */
+    static void checkSgemm(GemmCase g) {
         for (int threads : new int[] {1, 2}) {
             Parallel.setThreads(threads);
             float[] a = toFloat(g.randomA(7)), b = toFloat(g.randomB(7)), c = toFloat(g.initialC(7));
@@ -56,9 +67,7 @@ class OpenBlasGemmTest {
         }
     }
 
-    @ParameterizedTest
-    @MethodSource("table")
-    void dgemmMatchesNaiveLoop(GemmCase g) {
+    static void checkDgemm(GemmCase g) {
         for (int threads : new int[] {1, 2}) {
             Parallel.setThreads(threads);
             double[] a = g.randomA(9), b = g.randomB(9), c = g.initialC(9);
