@@ -606,6 +606,16 @@ final class Ops {
         int a = Shapes.axis(max ? "argmax" : "argmin", axis, x.shape.length);
         if (x.shape[a] == 0) throw new IllegalArgumentException((max ? "argmax" : "argmin") + ": axis " + a + " is empty");
         int rank = x.shape.length;
+        int[] kept = x.shape.clone();
+        kept[a] = 1;
+        Tensor out = Tensor.uninitialized(x.dtype, kept);
+        if (a == rank - 1 && x.isContiguous()) {
+            // The common case (a class per row of logits): rows lie side by side, no view needed. Also keeps the
+            // method small for the JIT when it is all that runs (it is called once per training step).
+            int n = x.shape[a];
+            for (int r = 0, rows = out.numel(); r < rows; r++) out.storage.set(r, argRow(x.storage, x.offset + r * n, n, 1, max));
+            return out;
+        }
         int[] perm = new int[rank];
         for (int i = 0, k = 0; i < rank; i++) if (i != a) perm[k++] = i;
         perm[rank - 1] = a;
@@ -613,9 +623,6 @@ final class Ops {
         try (Autograd.Scope s = Autograd.noGrad()) {
             v = x.detach().permute(perm);
         }
-        int[] kept = x.shape.clone();
-        kept[a] = 1;
-        Tensor out = Tensor.uninitialized(x.dtype, kept);
         Shapes.RowCursor rows = new Shapes.RowCursor(v.shape, new int[][] {v.strides}, new int[] {v.offset});
         int s = rows.innerStride(0);
         for (int r = 0; r < rows.rows; r++, rows.next()) out.storage.set(r, argRow(v.storage, rows.offset(0), rows.inner, s, max));

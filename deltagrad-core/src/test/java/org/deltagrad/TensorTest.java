@@ -109,6 +109,19 @@ class TensorTest {
     }
 
     @Test
+    void argmaxOverEveryKindOfLayout() {
+        Tensor a = t(new double[] {1, 5, 3, 4, 2, 6}, 2, 3);
+        assertArrayEquals(new double[] {1, 0, 1}, a.t().argmax(1, false).toDoubleArray(), "last axis of a strided view");
+        assertArrayEquals(new double[] {2}, a.narrow(0, 1, 1).argmax(1, false).toDoubleArray(), "contiguous, at an offset");
+        Tensor cube = t(new double[] {0, 7, 3, 2, 9, 1, 4, 4}, 2, 2, 2);
+        assertArrayEquals(new double[] {1, 0, 0, 0}, cube.argmax(-1, false).toDoubleArray(), "rank 3, ties go to the first");
+        assertArrayEquals(new int[] {2, 2, 1}, cube.argmax(2, true).shape());
+        assertArrayEquals(new double[] {1, 0, 0, 1}, cube.argmax(1, false).toDoubleArray(), "a middle axis");
+        Tensor nan = t(new double[] {1, Double.NaN, 3, 3, 2, 1}, 2, 3);
+        assertArrayEquals(new double[] {1, 0}, nan.argmax(1, false).toDoubleArray(), "NaN is the largest, as in PyTorch");
+    }
+
+    @Test
     void matmulShapes() {
         Tensor a = t(new double[] {1, 2, 3, 4, 5, 6}, 2, 3);
         Tensor b = t(new double[] {1, 0, 0, 1, 1, 1}, 3, 2);
