@@ -94,9 +94,17 @@ public final class DataLoader implements Iterable<Batch> {
      * suits a loop that is done with each batch within its step (the {@code Trainer}'s). Same batches, same bits.
      */
     public Iterable<Batch> prefetched(int epoch) {
+        return prefetched(epoch, new PrefetchBuffers());
+    }
+
+    /**
+     * {@link #prefetched(int)} into buffers that the caller keeps from one epoch to the next, so that a training
+     * loop allocates them once instead of once an epoch (the Trainer does this). Iterate one such epoch at a time:
+     * two iterators over the same buffers would overwrite each other's batches.
+     */
+    public Iterable<Batch> prefetched(int epoch, PrefetchBuffers buffers) {
         int[] order = order(epoch);
         int d = dataset.numFeatures();
-        Map<Integer, Tensor[]> buffers = new HashMap<>();
         return () -> new Batches(order) {
             private Batch pending;
             private Parallel.Background gathering;
@@ -115,9 +123,7 @@ public final class DataLoader implements Iterable<Batch> {
             private void start(int k) {
                 int[] rows = rows(k);
                 int[] labels = dataset.labels(rows); // checks the rows, here on the calling thread
-                Tensor[] pair = buffers.computeIfAbsent(rows.length,
-                        n -> Arena.outside(() -> new Tensor[] {Tensor.zeros(n, d), Tensor.zeros(n, d)}));
-                Tensor x = pair[k % 2];
+                Tensor x = buffers.pair(rows.length, d)[k % 2];
                 int pieceRows = Math.max(1, 8192 / d); // about 32 KB a piece: a worker is never long away from the pool
                 int pieces = (rows.length + pieceRows - 1) / pieceRows;
                 gathering = Parallel.background(pieces,
@@ -125,6 +131,16 @@ public final class DataLoader implements Iterable<Batch> {
                 pending = new Batch(x, labels, rows);
             }
         };
+    }
+
+    /** The feature buffers of {@link #prefetched(int, PrefetchBuffers)}: two per batch shape, made on first use. */
+    public static final class PrefetchBuffers {
+        private final Map<Long, Tensor[]> pairs = new HashMap<>();
+
+        Tensor[] pair(int rows, int features) {
+            return pairs.computeIfAbsent((long) rows << 32 | features,
+                    key -> Arena.outside(() -> new Tensor[] {Tensor.zeros(rows, features), Tensor.zeros(rows, features)}));
+        }
     }
 
     /** Counts through one epoch's batches; subclasses make batch k from its rows. */

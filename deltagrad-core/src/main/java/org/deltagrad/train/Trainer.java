@@ -80,6 +80,7 @@ public final class Trainer {
         Diagnostics diagnostics = config.diagnostics ? new Diagnostics(model, config.activation, mse, test) : null;
 
         List<EpochStats> history = new ArrayList<>();
+        DataLoader.PrefetchBuffers prefetchBuffers = new DataLoader.PrefetchBuffers(); // one pair for all epochs
         optimizer.zeroGrad(); // and after every step (below), so each step starts without gradients
         for (int epoch = 1; epoch <= config.epochs; epoch++) {
             double lr = schedule.lr(epoch - 1);
@@ -90,7 +91,7 @@ public final class Trainer {
             long correct = 0, seen = 0;
             int batchIndex = 0;
             long forwardNs = 0, backwardNs = 0, stepNs = 0;
-            Iterator<Batch> batches = loader.prefetched(epoch - 1).iterator();
+            Iterator<Batch> batches = loader.prefetched(epoch - 1, prefetchBuffers).iterator();
             while (batches.hasNext()) {
                 // Each step's tensors (activations, gradients, temporaries) live in the arena: from the second step
                 // on, a step reuses the previous step's arrays instead of allocating its own. The batch comes from

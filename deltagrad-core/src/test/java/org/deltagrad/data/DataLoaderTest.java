@@ -3,6 +3,8 @@ package org.deltagrad.data;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.util.ArrayList;
@@ -10,6 +12,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.stream.IntStream;
 import org.deltagrad.DType;
+import org.deltagrad.Tensor;
 import org.junit.jupiter.api.Test;
 
 class DataLoaderTest {
@@ -84,6 +87,20 @@ class DataLoaderTest {
         assertThrows(IllegalArgumentException.class, () -> new DataLoader(d, 2).epoch(-1));
     }
 
+    /** Buffers kept across epochs are made once: the same two tensors per batch shape every epoch. */
+    @Test
+    void keptPrefetchBuffersAreReusedAcrossEpochs() {
+        DataLoader loader = new DataLoader(DatasetTest.numbered(20), 8).shuffled(1); // batches of 8, 8 and 4
+        DataLoader.PrefetchBuffers kept = new DataLoader.PrefetchBuffers();
+        List<Tensor> first = new ArrayList<>(), second = new ArrayList<>();
+        for (Batch b : loader.prefetched(0, kept)) first.add(b.x());
+        for (Batch b : loader.prefetched(1, kept)) second.add(b.x());
+        assertEquals(3, first.size());
+        for (int i = 0; i < 3; i++) assertSame(first.get(i), second.get(i), "batch " + i);
+        assertNotSame(first.get(0), first.get(1));
+        assertNotSame(first.get(0), loader.prefetched(0).iterator().next().x(), "without kept buffers, new ones");
+    }
+
     /** The prefetching iterator gives the same batches as epoch(), whichever thread gathered them. */
     @Test
     void prefetchedBatchesEqualTheOrdinaryOnes() {
@@ -93,10 +110,13 @@ class DataLoaderTest {
             DataLoader loader = new DataLoader(d, 8).shuffled(5);
             for (int threads : new int[] {1, 2}) {
                 org.deltagrad.kernels.Parallel.setThreads(threads);
-                for (int epoch = 0; epoch < 3; epoch++) {
+                DataLoader.PrefetchBuffers kept = new DataLoader.PrefetchBuffers();
+                for (int epoch = 0; epoch < 6; epoch++) {
                     List<Batch> plain = collect(loader.epoch(epoch));
                     int i = 0;
-                    for (Batch b : loader.prefetched(epoch)) { // check each batch within its step, as the Trainer does
+                    // Odd epochs reuse the buffers of the epochs before them, as the Trainer does; even ones make their own.
+                    Iterable<Batch> prefetched = epoch % 2 == 1 ? loader.prefetched(epoch, kept) : loader.prefetched(epoch);
+                    for (Batch b : prefetched) { // check each batch within its step, as the Trainer does
                         Batch want = plain.get(i++);
                         assertArrayEquals(want.indices(), b.indices());
                         assertArrayEquals(want.labels(), b.labels());
