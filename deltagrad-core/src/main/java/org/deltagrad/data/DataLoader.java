@@ -90,8 +90,9 @@ public final class DataLoader implements Iterable<Batch> {
      * The batches of epoch {@code epoch}, like {@link #epoch}, each gathered while the previous one trains: the
      * rows of batch i+1 are copied by the worker pool's idle threads (between its other jobs) during step i, so
      * that the training thread does not wait for scattered rows. The feature tensors are two buffers per batch
-     * size, used in turn: a batch's {@code x} holds its rows until the second {@code next()} after it, which
-     * suits a loop that is done with each batch within its step (the {@code Trainer}'s). Same batches, same bits.
+     * size, used in turn: a batch's {@code x} holds its rows until the next call of {@code next()} (which starts
+     * gathering the batch after that into the same buffer), which suits a loop that is done with each batch within
+     * its step (the {@code Trainer}'s). Same batches, same bits.
      */
     public Iterable<Batch> prefetched(int epoch) {
         return prefetched(epoch, new PrefetchBuffers());

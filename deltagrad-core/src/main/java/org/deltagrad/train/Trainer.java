@@ -80,7 +80,7 @@ public final class Trainer {
         Diagnostics diagnostics = config.diagnostics ? new Diagnostics(model, config.activation, mse, test) : null;
 
         List<EpochStats> history = new ArrayList<>();
-        DataLoader.PrefetchBuffers prefetchBuffers = new DataLoader.PrefetchBuffers(); // one pair for all epochs
+        DataLoader.PrefetchBuffers prefetchBuffers = new DataLoader.PrefetchBuffers(); // made once, for all epochs
         optimizer.zeroGrad(); // and after every step (below), so each step starts without gradients
         for (int epoch = 1; epoch <= config.epochs; epoch++) {
             double lr = schedule.lr(epoch - 1);
