@@ -4,6 +4,7 @@ import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
 import java.lang.reflect.Array;
+import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 import java.util.Optional;
 
@@ -50,7 +51,8 @@ final class InPlaceBlas {
                 sgemm = downcall("cblas_sgemm", segment, float.class);
                 dgemm = downcall("cblas_dgemm", segment, double.class);
             } catch (ReflectiveOperationException | RuntimeException e) {
-                why = "the Foreign Function API failed: " + e;
+                Throwable cause = e instanceof InvocationTargetException && e.getCause() != null ? e.getCause() : e;
+                why = "the Foreign Function API failed: " + cause;
                 sgemm = dgemm = null;
             }
         }
