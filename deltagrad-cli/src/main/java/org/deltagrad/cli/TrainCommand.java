@@ -95,7 +95,8 @@ public final class TrainCommand implements Callable<Integer> {
             written.add(regions);
         }
         EpochStats last = result.last();
-        log.printf(Locale.ROOT, "test accuracy %.4f after %d epochs (%d parameters)%n", last.testAccuracy(), last.epoch(), result.parameterCount());
+        log.printf(Locale.ROOT, "test accuracy %.4f after %d epoch%s (%d parameters)%n", last.testAccuracy(), last.epoch(),
+                last.epoch() == 1 ? "" : "s", result.parameterCount());
         for (Path p : written) log.println("wrote " + p);
         return 0;
     }

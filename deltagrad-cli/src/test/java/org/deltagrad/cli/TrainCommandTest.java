@@ -77,9 +77,16 @@ class TrainCommandTest {
 
         png(out.resolve("loss.png"));
         png(out.resolve("regions.png"));
-        assertTrue(r.out().contains(String.format(java.util.Locale.ROOT, "test accuracy %.4f", accuracy)), r.out());
+        assertTrue(r.out().contains(String.format(java.util.Locale.ROOT, "test accuracy %.4f after 30 epochs (4547 parameters)",
+                accuracy)), r.out());
         assertTrue(r.out().contains("wrote " + out.resolve("report.json")), r.out());
         assertFalse(r.out().contains("warning:"), "a healthy run has no warnings:\n" + r.out());
+    }
+
+    @Test
+    void oneEpochIsSingular() {
+        Cli.Result r = Cli.run("train", "--epochs", 1, "--out", tmp.resolve("one")).ok();
+        assertTrue(r.out().contains(", 1 epoch\n") && r.out().matches("(?s).*test accuracy [0-9.]+ after 1 epoch \\(4547.*"), r.out());
     }
 
     @Test
