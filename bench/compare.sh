@@ -6,6 +6,8 @@
 # Each run trains WARMUP epochs (default 3) and then TIMED epochs (default 5) and reports the median timed epoch;
 # both tools get the same numbers. WARMUP=1 TIMED=3 bench/compare.sh also counts deltagrad's JIT warm-up (the JVM
 # compiles its kernels during the first two or three epochs on two cores); see docs/PERFORMANCE.md.
+# deltagrad runs on the JDK that ./deltagrad picks (the newest installed, where OpenBLAS reads tensors in place
+# from JDK 22 on); DELTAGRAD_JAVA=/usr/bin/java bench/compare.sh measures another one.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 rounds=${1:-3}
