@@ -27,6 +27,7 @@ class BenchTrainCommandTest {
         assertTrue(r.get("forward_seconds").asDouble() + r.get("backward_seconds").asDouble() + r.get("step_seconds").asDouble()
                 <= max * 1.01, r.toString());
         assertEquals(1, r.get("threads").asInt());
+        assertTrue(r.get("java").asText().startsWith(Runtime.version().toString()), r.toString());
         assertEquals(900, r.get("samples_per_epoch").asInt());
         assertTrue(r.get("startup_seconds").asDouble() > 0, r.toString());
         assertEquals("constant", r.get("config").get("schedule").asText());

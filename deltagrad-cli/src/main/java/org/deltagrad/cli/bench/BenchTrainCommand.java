@@ -98,6 +98,7 @@ public final class BenchTrainCommand implements Callable<Integer> {
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("config", config.toMap());
         r.put("backend", Gemm.backend().name());
+        r.put("java", java());
         r.put("threads", threads);
         r.put("samples_per_epoch", samples);
         r.put("median_epoch_seconds", median);
@@ -124,9 +125,9 @@ public final class BenchTrainCommand implements Callable<Integer> {
             out.println();
             return 0;
         }
-        out.printf(Locale.ROOT, "bench train: %s, layers %s, %s, batch %d, %s; GEMM %s, %d threads%n", config.dataset,
+        out.printf(Locale.ROOT, "bench train: %s, layers %s, %s, batch %d, %s; GEMM %s, %d threads; Java %s%n", config.dataset,
                 Arrays.toString(result.spec().sizes()), config.activation.id(), config.batch, config.optimizer,
-                Gemm.backend().name(), threads);
+                Gemm.backend().name(), threads, java());
         out.printf(Locale.ROOT, "epoch seconds (%d timed after %d warm-up): median %.3f, min %.3f, max %.3f%n", timed, warmup,
                 median, r.get("min_epoch_seconds"), r.get("max_epoch_seconds"));
         if (warmup > 0) {
@@ -148,6 +149,12 @@ public final class BenchTrainCommand implements Callable<Integer> {
         double f = 0;
         for (int l = 0; l + 1 < sizes.length; l++) f += 6.0 * sizes[l] * sizes[l + 1];
         return f - 2.0 * sizes[0] * sizes[1];
+    }
+
+    /** The JVM that ran the benchmark, e.g. "25.0.3+9-LTS (Eclipse Adoptium)": the timings depend on it. */
+    private static String java() {
+        String vendor = System.getProperty("java.vendor", "");
+        return Runtime.version() + (vendor.isEmpty() ? "" : " (" + vendor + ")");
     }
 
     static double median(double[] v) {
