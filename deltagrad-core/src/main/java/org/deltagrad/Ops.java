@@ -10,6 +10,7 @@ import org.deltagrad.kernels.Elementwise;
 import org.deltagrad.kernels.Elementwise.Binary;
 import org.deltagrad.kernels.Elementwise.Unary;
 import org.deltagrad.kernels.Gemm;
+import org.deltagrad.kernels.Parallel;
 
 /**
  * The differentiable primitives: each one's forward kernel call and, right beside it, its backward rule,
@@ -351,11 +352,10 @@ final class Ops {
         Tensor bc = b == null ? null : (b.dtype == dt ? b : copy(b, dt)).contiguousData();
         if (dt == DType.FLOAT32) {
             Gemm.sgemm(ta, true, n, out, in, 1f, a.storage.f, a.offset, lda, wc.storage.f, wc.offset, in, 0f, y.storage.f, 0, out);
-            if (bc != null) addToRows(y.storage.f, n, out, bc.storage.f, bc.offset);
         } else {
             Gemm.dgemm(ta, true, n, out, in, 1d, a.storage.d, a.offset, lda, wc.storage.d, wc.offset, in, 0d, y.storage.d, 0, out);
-            if (bc != null) addToRows(y.storage.d, n, out, bc.storage.d, bc.offset);
         }
+        if (bc != null) addToRows(y, n, out, bc);
         Tensor[] ins = b == null ? new Tensor[] {x, w} : new Tensor[] {x, w, b};
         return record("linear", (g, nd) -> {
             Tensor[] gs = new Tensor[ins.length];
@@ -431,17 +431,30 @@ final class Ops {
     }
 
     /** y[r][j] += b[j] for each of the rows of y (rows × cols, row-major). */
-    private static void addToRows(float[] y, int rows, int cols, float[] b, int bOff) {
-        for (int r = 0; r < rows; r++) {
-            int o = r * cols;
-            for (int j = 0; j < cols; j++) y[o + j] += b[bOff + j];
+    /** y[r, :] += b for each row of the contiguous rows×cols y; large ones split by rows over the pool. */
+    private static void addToRows(Tensor y, int rows, int cols, Tensor b) {
+        int grainRows = Math.max(1, ELEMENTWISE_GRAIN / Math.max(1, cols));
+        if (rows < 2 * grainRows) {
+            addToRows(y, cols, b, 0, rows);
+        } else {
+            Parallel.forRange(rows, grainRows, (from, to) -> addToRows(y, cols, b, from, to));
         }
     }
 
-    private static void addToRows(double[] y, int rows, int cols, double[] b, int bOff) {
-        for (int r = 0; r < rows; r++) {
-            int o = r * cols;
-            for (int j = 0; j < cols; j++) y[o + j] += b[bOff + j];
+    private static void addToRows(Tensor y, int cols, Tensor b, int fromRow, int toRow) {
+        int bo = b.offset;
+        if (y.dtype == DType.FLOAT32) {
+            float[] yv = y.storage.f, bv = b.storage.f;
+            for (int r = fromRow; r < toRow; r++) {
+                int o = r * cols;
+                for (int j = 0; j < cols; j++) yv[o + j] += bv[bo + j];
+            }
+        } else {
+            double[] yv = y.storage.d, bv = b.storage.d;
+            for (int r = fromRow; r < toRow; r++) {
+                int o = r * cols;
+                for (int j = 0; j < cols; j++) yv[o + j] += bv[bo + j];
+            }
         }
     }
 
@@ -466,47 +479,81 @@ final class Ops {
         }
         Tensor gc = g.contiguousData(), sc = saved.contiguousData();
         Tensor out = Tensor.uninitialized(g.dtype, g.shape);
-        int n = out.numel(), go = gc.offset, so = sc.offset;
-        if (g.dtype == DType.FLOAT32) {
+        int n = out.numel();
+        if (n < 2 * ELEMENTWISE_GRAIN) {
+            fusedGradRange(f, gc, sc, out, 0, n);
+        } else {
+            Parallel.forRange(n, ELEMENTWISE_GRAIN, (from, to) -> fusedGradRange(f, gc, sc, out, from, to));
+        }
+        return out;
+    }
+
+    /** Elements [from, to) of {@link #fusedGrad}'s output (contiguous g and saved, at their offsets). */
+    private static void fusedGradRange(Fusion f, Tensor gc, Tensor sc, Tensor out, int from, int to) {
+        int go = gc.offset, so = sc.offset;
+        if (out.dtype == DType.FLOAT32) {
             float[] gv = gc.storage.f, sv = sc.storage.f, o = out.storage.f;
             switch (f) {
                 case RELU -> {
                     // o = s > 0 ? g : 0 without a branch (it mispredicts on real activations and does not vectorise):
                     // m is all ones unless s's bits lie in (0, +inf], i.e. s > 0 and not NaN; then o keeps g's bits.
-                    for (int i = 0; i < n; i++) {
+                    for (int i = from; i < to; i++) {
                         int b = Float.floatToRawIntBits(sv[so + i]);
                         int m = ((0x7F800000 - b) | (b - 1)) >> 31;
                         o[i] = Float.intBitsToFloat(Float.floatToRawIntBits(gv[go + i]) & ~m);
                     }
                 }
-                case SIGMOID -> { for (int i = 0; i < n; i++) { float s = sv[so + i]; o[i] = gv[go + i] * (s * (1f - s)); } }
-                case TANH -> { for (int i = 0; i < n; i++) { float t = sv[so + i]; o[i] = gv[go + i] * (1f - t * t); } }
+                case SIGMOID -> { for (int i = from; i < to; i++) { float s = sv[so + i]; o[i] = gv[go + i] * (s * (1f - s)); } }
+                case TANH -> { for (int i = from; i < to; i++) { float t = sv[so + i]; o[i] = gv[go + i] * (1f - t * t); } }
             }
         } else {
             double[] gv = gc.storage.d, sv = sc.storage.d, o = out.storage.d;
             switch (f) {
                 case RELU -> {
-                    for (int i = 0; i < n; i++) {
+                    for (int i = from; i < to; i++) {
                         long b = Double.doubleToRawLongBits(sv[so + i]);
                         long m = ((0x7FF0000000000000L - b) | (b - 1)) >> 63;
                         o[i] = Double.longBitsToDouble(Double.doubleToRawLongBits(gv[go + i]) & ~m);
                     }
                 }
-                case SIGMOID -> { for (int i = 0; i < n; i++) { double s = sv[so + i]; o[i] = gv[go + i] * (s * (1d - s)); } }
-                case TANH -> { for (int i = 0; i < n; i++) { double t = sv[so + i]; o[i] = gv[go + i] * (1d - t * t); } }
+                case SIGMOID -> { for (int i = from; i < to; i++) { double s = sv[so + i]; o[i] = gv[go + i] * (s * (1d - s)); } }
+                case TANH -> { for (int i = from; i < to; i++) { double t = sv[so + i]; o[i] = gv[go + i] * (1d - t * t); } }
             }
         }
-        return out;
     }
+
+    /**
+     * Element-wise kernels over at least twice this many elements are split over the worker pool (as PyTorch's
+     * parallel_for does from 32K): each element is computed by the same code whoever runs it, so the bits do not
+     * depend on the split. Smaller ones stay on the calling thread, where a pool job would cost more than it saves.
+     */
+    static final int ELEMENTWISE_GRAIN = 16384;
 
     static Tensor unary(Unary op, Tensor x, double p, double q) {
         x.live();
         Tensor c = x.contiguousData();
         Tensor out = Tensor.uninitialized(x.dtype, x.shape);
         int n = out.numel();
-        if (x.dtype == DType.FLOAT32) Elementwise.unary(op, p, q, c.storage.f, c.offset, out.storage.f, 0, n);
-        else Elementwise.unary(op, p, q, c.storage.d, c.offset, out.storage.d, 0, n);
+        if (n < 2 * ELEMENTWISE_GRAIN) {
+            unaryRange(op, p, q, c, out, 0, n);
+        } else {
+            Parallel.forRange(n, ELEMENTWISE_GRAIN, (from, to) -> unaryRange(op, p, q, c, out, from, to));
+        }
         return out;
+    }
+
+    private static void unaryRange(Unary op, double p, double q, Tensor c, Tensor out, int from, int to) {
+        if (out.dtype == DType.FLOAT32) Elementwise.unary(op, p, q, c.storage.f, c.offset + from, out.storage.f, from, to - from);
+        else Elementwise.unary(op, p, q, c.storage.d, c.offset + from, out.storage.d, from, to - from);
+    }
+
+    /** Elements [from, to) of a contiguous binary op; b advances by sb (0 for a scalar b, else 1). */
+    private static void binaryRange(Binary op, Tensor a, Tensor b, int sb, Tensor out, int from, int to) {
+        if (out.dtype == DType.FLOAT32) {
+            Elementwise.binary(op, a.storage.f, a.offset + from, 1, b.storage.f, b.offset + from * sb, sb, out.storage.f, from, to - from);
+        } else {
+            Elementwise.binary(op, a.storage.d, a.offset + from, 1, b.storage.d, b.offset + from * sb, sb, out.storage.d, from, to - from);
+        }
     }
 
     /** PyTorch's rule: a 0-dim operand does not widen a dimensioned one; otherwise the wider type wins. */
@@ -528,8 +575,12 @@ final class Ops {
         if (n == 0) return out;
         if (a.isContiguous() && b.isContiguous() && (Arrays.equals(a.shape, b.shape) || (b.numel() == 1 && Arrays.equals(a.shape, shape)))) {
             int sb = b.numel() == 1 && n > 1 ? 0 : 1;
-            if (dt == DType.FLOAT32) Elementwise.binary(op, a.storage.f, a.offset, 1, b.storage.f, b.offset, sb, out.storage.f, 0, n);
-            else Elementwise.binary(op, a.storage.d, a.offset, 1, b.storage.d, b.offset, sb, out.storage.d, 0, n);
+            Tensor ac = a, bc = b;
+            if (n < 2 * ELEMENTWISE_GRAIN) {
+                binaryRange(op, ac, bc, sb, out, 0, n);
+            } else {
+                Parallel.forRange(n, ELEMENTWISE_GRAIN, (from, to) -> binaryRange(op, ac, bc, sb, out, from, to));
+            }
             return out;
         }
         Shapes.RowCursor rows = new Shapes.RowCursor(shape, new int[][] {
