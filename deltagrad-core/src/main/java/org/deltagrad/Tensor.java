@@ -434,7 +434,7 @@ public final class Tensor {
             int xo = offset, yo = other.offset;
             float[] xf = storage.f, yf = other.storage.f;
             double[] xd = storage.d, yd = other.storage.d;
-            Parallel.forRange(numel(), PARALLEL_GRAIN, (from, to) -> {
+            Parallel.forRange(numel(), Ops.ELEMENTWISE_GRAIN, (from, to) -> {
                 if (xf != null) {
                     for (int i = from; i < to; i++) xf[xo + i] += a * yf[yo + i];
                 } else {
@@ -489,7 +489,7 @@ public final class Tensor {
         }
         // Element-wise, so any split gives the same bits; large updates use both cores (and each core updates
         // the half of a weight gradient that it computed, which stays in its cache).
-        Parallel.forRange(numel(), PARALLEL_GRAIN, (from, to) -> {
+        Parallel.forRange(numel(), Ops.ELEMENTWISE_GRAIN, (from, to) -> {
             int[] o = offsets.clone();
             for (int k = 0; k < o.length; k++) o[k] += from;
             if (f) kernel.floats(to - from, fa, o); else kernel.doubles(to - from, da, o);
@@ -497,8 +497,6 @@ public final class Tensor {
         return this;
     }
 
-    /** Element-wise in-place updates at least twice this long are split over the worker pool. */
-    private static final int PARALLEL_GRAIN = 16384;
 
     /** The loops of {@link #fusedInPlace}: element i (of n) of operand k is {@code x[k][offset[k] + i]}. */
     public interface Fused {
