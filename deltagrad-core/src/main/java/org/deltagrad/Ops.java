@@ -434,11 +434,7 @@ final class Ops {
     /** y[r, :] += b for each row of the contiguous rows×cols y; large ones split by rows over the pool. */
     private static void addToRows(Tensor y, int rows, int cols, Tensor b) {
         int grainRows = Math.max(1, ELEMENTWISE_GRAIN / Math.max(1, cols));
-        if (rows < 2 * grainRows) {
-            addToRows(y, cols, b, 0, rows);
-        } else {
-            Parallel.forRange(rows, grainRows, (from, to) -> addToRows(y, cols, b, from, to));
-        }
+        Parallel.forRange(rows, grainRows, (from, to) -> addToRows(y, cols, b, from, to));
     }
 
     private static void addToRows(Tensor y, int cols, Tensor b, int fromRow, int toRow) {
@@ -480,11 +476,7 @@ final class Ops {
         Tensor gc = g.contiguousData(), sc = saved.contiguousData();
         Tensor out = Tensor.uninitialized(g.dtype, g.shape);
         int n = out.numel();
-        if (n < 2 * ELEMENTWISE_GRAIN) {
-            fusedGradRange(f, gc, sc, out, 0, n);
-        } else {
-            Parallel.forRange(n, ELEMENTWISE_GRAIN, (from, to) -> fusedGradRange(f, gc, sc, out, from, to));
-        }
+        Parallel.forRange(n, ELEMENTWISE_GRAIN, (from, to) -> fusedGradRange(f, gc, sc, out, from, to));
         return out;
     }
 
@@ -526,7 +518,8 @@ final class Ops {
      * Element-wise kernels over at least twice this many elements are split over the worker pool (as PyTorch's
      * parallel_for does from 32K), the ops here and the in-place updates of {@link Tensor#addInPlace} and
      * {@link Tensor#fusedInPlace}: each element is computed by the same code whoever runs it, so the bits do not
-     * depend on the split. Smaller ones stay on the calling thread, where a pool job would cost more than it saves.
+     * depend on the split. Smaller ones stay on the calling thread ({@link Parallel#forRange} runs a single range
+     * there), where a pool job would cost more than it saves.
      */
     static final int ELEMENTWISE_GRAIN = 16384;
 
@@ -535,11 +528,7 @@ final class Ops {
         Tensor c = x.contiguousData();
         Tensor out = Tensor.uninitialized(x.dtype, x.shape);
         int n = out.numel();
-        if (n < 2 * ELEMENTWISE_GRAIN) {
-            unaryRange(op, p, q, c, out, 0, n);
-        } else {
-            Parallel.forRange(n, ELEMENTWISE_GRAIN, (from, to) -> unaryRange(op, p, q, c, out, from, to));
-        }
+        Parallel.forRange(n, ELEMENTWISE_GRAIN, (from, to) -> unaryRange(op, p, q, c, out, from, to));
         return out;
     }
 
@@ -577,11 +566,7 @@ final class Ops {
         if (a.isContiguous() && b.isContiguous() && (Arrays.equals(a.shape, b.shape) || (b.numel() == 1 && Arrays.equals(a.shape, shape)))) {
             int sb = b.numel() == 1 && n > 1 ? 0 : 1;
             Tensor ac = a, bc = b;
-            if (n < 2 * ELEMENTWISE_GRAIN) {
-                binaryRange(op, ac, bc, sb, out, 0, n);
-            } else {
-                Parallel.forRange(n, ELEMENTWISE_GRAIN, (from, to) -> binaryRange(op, ac, bc, sb, out, from, to));
-            }
+            Parallel.forRange(n, ELEMENTWISE_GRAIN, (from, to) -> binaryRange(op, ac, bc, sb, out, from, to));
             return out;
         }
         Shapes.RowCursor rows = new Shapes.RowCursor(shape, new int[][] {
