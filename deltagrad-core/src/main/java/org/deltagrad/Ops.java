@@ -391,28 +391,35 @@ final class Ops {
         int[] y = labels.clone();
         Tensor zc = z.contiguousData();
         Tensor p = Tensor.uninitialized(z.dtype, z.shape);
-        double total = crossEntropyRows(zc.storage, zc.offset, p.storage, b, c, y);
+        // Rows in ranges on the pool (an exp per logit, ~20 ns each: 13 µs at batch 64 with 10 classes), each row's
+        // term kept, then summed in row order: the same bits on any number of threads.
+        double[] rowLoss = new double[b];
+        Parallel.forRange(b, Math.max(1, CROSS_ENTROPY_GRAIN / c),
+                (from, to) -> crossEntropyRows(zc.storage, zc.offset, p.storage, from, to, c, y, rowLoss));
+        double total = 0;
+        for (double t : rowLoss) total += t;
         Tensor loss = Tensor.full(z.dtype, total / b);
         return record("crossEntropy", (g, n) -> grads(softmaxMinusOneHot(n.saved(0), p, y).mul(g.div(b))), loss, saved(z), z);
     }
 
+    /** Logits per pool range of the cross-entropy rows: a range of 256 exps takes about 5 µs, a pool job ~1-2. */
+    private static final int CROSS_ENTROPY_GRAIN = 256;
+
     /**
-     * Σ_r (logsumexp(z_r) − z_r[y_r]) over b rows of c logits at z[off..], in float64 whatever the dtype, writing
-     * the softmax rows into p (rounded once to p's dtype). Its own small method: inside crossEntropy, the JIT
-     * compiled the whole op once per loop as an on-stack replacement.
+     * logsumexp(z_r) − z_r[y_r] for rows [from, to) of c logits at z[off..] into loss[r], in float64 whatever the
+     * dtype, writing the softmax rows into p (rounded once to p's dtype). Its own small method: inside crossEntropy,
+     * the JIT compiled the whole op once per loop as an on-stack replacement.
      */
-    private static double crossEntropyRows(Storage z, int off, Storage p, int b, int c, int[] y) {
+    private static void crossEntropyRows(Storage z, int off, Storage p, int from, int to, int c, int[] y, double[] loss) {
         double[] e = new double[c];
-        double total = 0;
-        for (int r = 0; r < b; r++) {
+        for (int r = from; r < to; r++) {
             int in = off + r * c;
             double max = Double.NEGATIVE_INFINITY, sum = 0;
             for (int j = 0; j < c; j++) max = Math.max(max, z.get(in + j));
             for (int j = 0; j < c; j++) sum += e[j] = Math.exp(z.get(in + j) - max);
             for (int j = 0; j < c; j++) p.set(r * c + j, e[j] / sum);
-            total += max + Math.log(sum) - z.get(in + y[r]);
+            loss[r] = max + Math.log(sum) - z.get(in + y[r]);
         }
-        return total;
     }
 
     /**

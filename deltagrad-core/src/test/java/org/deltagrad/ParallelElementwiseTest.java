@@ -49,6 +49,40 @@ class ParallelElementwiseTest {
         }
     }
 
+    @Test
+    void crossEntropyRowsGiveTheSameBitsOnOneAndTwoThreadsAndTheirOwnLosses() {
+        // 64 rows of 10 logits, at an offset in their storage: split into two ranges on two threads.
+        SplittableRandom r = new SplittableRandom(11);
+        int b = 64, c = 10;
+        int[] y = new int[b];
+        for (int i = 0; i < b; i++) y[i] = r.nextInt(c);
+        Tensor base = Tensor.randn(DType.FLOAT32, r, b * c + 3).mul(4);
+        for (DType dt : DType.values()) {
+            double[][] results = new double[2][];
+            double[][] grads = new double[2][];
+            for (int threads = 1; threads <= 2; threads++) {
+                Parallel.setThreads(threads);
+                Tensor z = base.to(dt).narrow(0, 3, b * c).reshape(b, c).detach().requiresGrad(true);
+                Tensor loss = z.crossEntropy(y);
+                loss.backward();
+                results[threads - 1] = loss.toDoubleArray();
+                grads[threads - 1] = z.grad().toDoubleArray();
+            }
+            assertArrayEquals(bits(results[0]), bits(results[1]), dt + ": loss");
+            assertArrayEquals(bits(grads[0]), bits(grads[1]), dt + ": gradient");
+            // Each row's term lands in the mean: (1/B)·Σ_r (logsumexp(z_r) − z_r[y_r]), in float64.
+            double[] zv = base.narrow(0, 3, b * c).toDoubleArray();
+            double want = 0;
+            for (int row = 0; row < b; row++) {
+                double max = Double.NEGATIVE_INFINITY, sum = 0;
+                for (int j = 0; j < c; j++) max = Math.max(max, zv[row * c + j]);
+                for (int j = 0; j < c; j++) sum += Math.exp(zv[row * c + j] - max);
+                want += max + Math.log(sum) - zv[row * c + y[row]];
+            }
+            assertEquals(want / b, results[1][0], dt == DType.FLOAT32 ? 1e-6 : 1e-12, dt + ": loss value");
+        }
+    }
+
     private static List<double[]> compute(int threads, DType dt) {
         Parallel.setThreads(threads);
         // Rows 1.. of a [N + 1, 1]-shaped storage: the operands start at offset 1, not 0.
