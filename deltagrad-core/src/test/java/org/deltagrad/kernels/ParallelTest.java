@@ -1,9 +1,15 @@
 package org.deltagrad.kernels;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -71,6 +77,41 @@ class ParallelTest {
                 for (int i = 0; i < 64; i++) assertEquals(1, other.get(i));
             }
         }
+    }
+
+    @Test
+    void theCallerRunsBackgroundPiecesWhileItWaitsForAWorkersChunk() throws Exception {
+        // The chunk a worker takes blocks until the background pieces are done, and the background is started from
+        // the caller's chunk (so the worker cannot have run its pieces before): only the waiting caller can run
+        // them. Without that, the worker's chunk would time out.
+        Parallel.setThreads(2);
+        Thread caller = Thread.currentThread();
+        int blockedRounds = 0;
+        for (int round = 0; round < 200 && blockedRounds < 5; round++) {
+            CountDownLatch pieces = new CountDownLatch(4);
+            AtomicReference<Parallel.Background> background = new AtomicReference<>();
+            AtomicBoolean workerBlocked = new AtomicBoolean(), timedOut = new AtomicBoolean();
+            Parallel.forRange(2, 1, (from, to) -> {
+                if (Thread.currentThread() == caller) {
+                    if (background.get() == null) background.set(Parallel.background(4, i -> pieces.countDown()));
+                    long until = System.nanoTime() + 500_000; // time for the worker to take the other chunk
+                    while (System.nanoTime() < until) Thread.onSpinWait();
+                    return;
+                }
+                workerBlocked.set(true);
+                try {
+                    if (!pieces.await(2, TimeUnit.SECONDS)) timedOut.set(true);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            if (background.get() != null) background.get().join();
+            if (workerBlocked.get()) {
+                blockedRounds++;
+                assertFalse(timedOut.get(), "round " + round + ": the caller left the pieces to the blocked worker");
+            }
+        }
+        assertTrue(blockedRounds > 0, "the worker never took a chunk in 200 rounds");
     }
 
     @Test
