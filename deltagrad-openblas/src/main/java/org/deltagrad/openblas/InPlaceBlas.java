@@ -25,6 +25,12 @@ final class InPlaceBlas {
     /** Why not, when not (for the backend's name and the log). */
     static final String UNAVAILABLE_BECAUSE;
 
+    /**
+     * The CPU target OpenBLAS picked at load time ({@code openblas_get_corename()}, e.g. "cooperlake" on an AMD Zen 4),
+     * lower case; null when the in-place path is not available.
+     */
+    static final String CORE_NAME;
+
     private static final MethodHandle SGEMM, DGEMM, FLOATS, DOUBLES, SLICE;
 
     private InPlaceBlas() {
@@ -32,7 +38,7 @@ final class InPlaceBlas {
 
     static {
         MethodHandle sgemm = null, dgemm = null, floats = null, doubles = null, slice = null;
-        String why = null;
+        String why = null, core = null;
         if (Boolean.getBoolean("deltagrad.openblas.copy")) {
             why = "-Ddeltagrad.openblas.copy=true";
         } else if (Runtime.version().feature() < 22) {
@@ -40,7 +46,7 @@ final class InPlaceBlas {
         } else {
             try {
                 org.bytedeco.javacpp.Loader.load(org.bytedeco.openblas.global.openblas_nolapack.class); // idempotent
-                Class<?> segment = Class.forName("java.lang.foreign.MemorySegment");
+                Class<?> segment = foreign("MemorySegment");
                 MethodHandles.Lookup lookup = MethodHandles.lookup();
                 floats = lookup.findStatic(segment, "ofArray", MethodType.methodType(segment, float[].class))
                         .asType(MethodType.methodType(Object.class, float[].class));
@@ -48,8 +54,13 @@ final class InPlaceBlas {
                         .asType(MethodType.methodType(Object.class, double[].class));
                 slice = lookup.findVirtual(segment, "asSlice", MethodType.methodType(segment, long.class))
                         .asType(MethodType.methodType(Object.class, Object.class, long.class));
-                sgemm = downcall("cblas_sgemm", segment, float.class);
-                dgemm = downcall("cblas_dgemm", segment, double.class);
+                sgemm = downcall("cblas_sgemm", float.class);
+                dgemm = downcall("cblas_dgemm", double.class);
+                try {
+                    core = coreName(segment);
+                } catch (ReflectiveOperationException | RuntimeException e) {
+                    core = null; // only tunes the split (OpenBlasGemm.SMALL_PIECES); GEMM works without it
+                }
             } catch (ReflectiveOperationException | RuntimeException e) {
                 Throwable cause = e instanceof InvocationTargetException && e.getCause() != null ? e.getCause() : e;
                 why = "the Foreign Function API failed: " + cause;
@@ -63,22 +74,67 @@ final class InPlaceBlas {
         SLICE = slice;
         AVAILABLE = sgemm != null && dgemm != null;
         UNAVAILABLE_BECAUSE = AVAILABLE ? null : why;
+        CORE_NAME = AVAILABLE ? core : null;
+    }
+
+    /** {@code char *openblas_get_corename(void)}, read as a string (JavaCPP's presets do not map it). */
+    private static String coreName(Class<?> segment) throws ReflectiveOperationException {
+        Class<?> layoutClass = foreign("MemoryLayout");
+        Object noArgs = Array.newInstance(layoutClass, 0);
+        Object descriptor = foreign("FunctionDescriptor").getMethod("of", layoutClass, noArgs.getClass())
+                .invoke(null, foreign("ValueLayout").getField("ADDRESS").get(null), noArgs);
+        MethodHandle handle = link("openblas_get_corename", descriptor, false);
+        try {
+            Object address = handle.invoke();
+            // The returned segment has length zero: give it room for the name, then read it up to its NUL.
+            Object name = segment.getMethod("reinterpret", long.class).invoke(address, 64L);
+            return ((String) segment.getMethod("getString", long.class).invoke(name, 0L)).trim().toLowerCase(java.util.Locale.ROOT);
+        } catch (ReflectiveOperationException | RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
     }
 
     /**
      * A critical downcall handle for {@code void cblas_?gemm(order, transA, transB, m, n, k, alpha, a, lda, b, ldb,
-     * beta, c, ldc)} that accepts heap segments, retyped with Object for the three pointers. The symbol is looked
-     * up among the libraries this class's loader loaded (JavaCPP's, loaded just before).
+     * beta, c, ldc)} that accepts heap segments, retyped with Object for the three pointers.
      */
-    private static MethodHandle downcall(String name, Class<?> segment, Class<?> scalar) throws ReflectiveOperationException {
-        Class<?> linkerClass = Class.forName("java.lang.foreign.Linker");
-        Class<?> lookupClass = Class.forName("java.lang.foreign.SymbolLookup");
-        Class<?> layoutClass = Class.forName("java.lang.foreign.MemoryLayout");
-        Class<?> valueLayout = Class.forName("java.lang.foreign.ValueLayout");
-        Class<?> descriptorClass = Class.forName("java.lang.foreign.FunctionDescriptor");
-        Class<?> optionClass = Class.forName("java.lang.foreign.Linker$Option");
+    private static MethodHandle downcall(String name, Class<?> scalar) throws ReflectiveOperationException {
+        Class<?> layoutClass = foreign("MemoryLayout"), valueLayout = foreign("ValueLayout");
+        Object i = valueLayout.getField("JAVA_INT").get(null);
+        Object s = valueLayout.getField(scalar == float.class ? "JAVA_FLOAT" : "JAVA_DOUBLE").get(null);
+        Object p = valueLayout.getField("ADDRESS").get(null);
+        Object args = Array.newInstance(layoutClass, 14);
+        Object[] layouts = {i, i, i, i, i, i, s, p, i, p, i, s, p, i};
+        for (int k = 0; k < layouts.length; k++) Array.set(args, k, layouts[k]);
+        Object descriptor = foreign("FunctionDescriptor").getMethod("ofVoid", args.getClass()).invoke(null, args);
+        return link(name, descriptor, true).asType(MethodType.methodType(void.class, int.class, int.class, int.class,
+                int.class, int.class, int.class, scalar, Object.class, int.class, Object.class, int.class, scalar,
+                Object.class, int.class));
+    }
 
+    /**
+     * {@code Linker.nativeLinker().downcallHandle(symbol, descriptor, options)} for a function of the libraries this
+     * class's loader loaded (JavaCPP's, loaded just before); {@code critical}: may take heap segments.
+     */
+    private static MethodHandle link(String name, Object descriptor, boolean critical) throws ReflectiveOperationException {
+        Class<?> linkerClass = foreign("Linker"), optionClass = foreign("Linker$Option");
+        Object options = Array.newInstance(optionClass, critical ? 1 : 0);
+        if (critical) Array.set(options, 0, optionClass.getMethod("critical", boolean.class).invoke(null, true));
         Object linker = linkerClass.getMethod("nativeLinker").invoke(null);
+        Method downcallHandle = linkerClass.getMethod("downcallHandle", foreign("MemorySegment"),
+                foreign("FunctionDescriptor"), options.getClass());
+        return (MethodHandle) downcallHandle.invoke(linker, symbol(name), descriptor, options);
+    }
+
+    private static Class<?> foreign(String name) throws ClassNotFoundException {
+        return Class.forName("java.lang.foreign." + name);
+    }
+
+    /** The address of a function among the libraries this class's loader loaded (JavaCPP's OpenBLAS). */
+    private static Object symbol(String name) throws ReflectiveOperationException {
+        Class<?> lookupClass = foreign("SymbolLookup");
         // loaderLookup is caller-sensitive: called through this class's lookup, it searches this loader's libraries.
         Object symbols;
         try {
@@ -91,22 +147,7 @@ final class InPlaceBlas {
         }
         Optional<?> address = (Optional<?>) lookupClass.getMethod("find", String.class).invoke(symbols, name);
         if (address.isEmpty()) throw new IllegalStateException(name + " not found among the loaded libraries");
-
-        Object i = valueLayout.getField("JAVA_INT").get(null);
-        Object s = valueLayout.getField(scalar == float.class ? "JAVA_FLOAT" : "JAVA_DOUBLE").get(null);
-        Object p = valueLayout.getField("ADDRESS").get(null);
-        Object args = Array.newInstance(layoutClass, 14);
-        Object[] layouts = {i, i, i, i, i, i, s, p, i, p, i, s, p, i};
-        for (int k = 0; k < layouts.length; k++) Array.set(args, k, layouts[k]);
-        Object descriptor = descriptorClass.getMethod("ofVoid", args.getClass()).invoke(null, args);
-
-        Object critical = optionClass.getMethod("critical", boolean.class).invoke(null, true);
-        Object options = Array.newInstance(optionClass, 1);
-        Array.set(options, 0, critical);
-        Method downcallHandle = linkerClass.getMethod("downcallHandle", segment, descriptorClass, options.getClass());
-        MethodHandle handle = (MethodHandle) downcallHandle.invoke(linker, address.get(), descriptor, options);
-        return handle.asType(MethodType.methodType(void.class, int.class, int.class, int.class, int.class, int.class,
-                int.class, scalar, Object.class, int.class, Object.class, int.class, scalar, Object.class, int.class));
+        return address.get();
     }
 
     /** Row-major {@code cblas_sgemm} on a, b and c from the given offsets, with their own leading dimensions. */

@@ -40,6 +40,7 @@ public final class OpenBlasGemm implements GemmBackend {
         int t = Parallel.threads();
         return OPENBLAS_VERSION.trim() + " (" + t + (t == 1 ? " thread" : " threads, one OpenBLAS call each") + ", "
                 + (InPlaceBlas.AVAILABLE ? "tensors read in place" : "operands copied off-heap: " + InPlaceBlas.UNAVAILABLE_BECAUSE)
+                + (SMALL_PIECES ? ", " + (InPlaceBlas.CORE_NAME != null ? InPlaceBlas.CORE_NAME + " " : "") + "small-matrix kernels" : "")
                 + ")";
     }
 
@@ -48,7 +49,7 @@ public final class OpenBlasGemm implements GemmBackend {
                       float alpha, float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                       float beta, float[] c, int cOff, int ldc) {
         if (m == 0 || n == 0) return;
-        split(m, n, k, (splitRows, from, to) -> {
+        split(m, n, k, SMALL_PIECES ? smallPieces(transA, transB, m, n, k) : 0, (splitRows, from, to) -> {
             if (splitRows) {
                 sgemm1(transA, transB, to - from, n, k, alpha, a, aOff + from * (transA ? 1 : lda), lda, b, bOff, ldb,
                         beta, c, cOff + from * ldc, ldc);
@@ -64,7 +65,7 @@ public final class OpenBlasGemm implements GemmBackend {
                       double alpha, double[] a, int aOff, int lda, double[] b, int bOff, int ldb,
                       double beta, double[] c, int cOff, int ldc) {
         if (m == 0 || n == 0) return;
-        split(m, n, k, (splitRows, from, to) -> {
+        split(m, n, k, 0, (splitRows, from, to) -> {
             if (splitRows) {
                 dgemm1(transA, transB, to - from, n, k, alpha, a, aOff + from * (transA ? 1 : lda), lda, b, bOff, ldb,
                         beta, c, cOff + from * ldc, ldc);
@@ -86,15 +87,86 @@ public final class OpenBlasGemm implements GemmBackend {
      * the same single-threaded call sequence whatever the split, and the split depends only on the shape and
      * the thread count.
      */
-    private static void split(int m, int n, int k, Part part) {
+    private static void split(int m, int n, int k, int smallPieces, Part part) {
         int threads = Parallel.threads();
-        if (threads == 1 || 2.0 * m * n * k < SPLIT_FLOPS) {
+        boolean parallel = threads > 1 && 2.0 * m * n * k >= SPLIT_FLOPS;
+        if (smallPieces != 0) {
+            // Pieces of C that OpenBLAS's small kernels take: a large product's are shared out among the caller and the
+            // pool's workers (each runs a contiguous run of them). Their number depends only on the shape.
+            boolean rows = smallPieces > 0;
+            int pieces = Math.abs(smallPieces), extent = rows ? m : n;
+            Parallel.IntRangeBody run = (from, to) -> {
+                for (int q = from; q < to; q++) {
+                    part.run(rows, (int) ((long) extent * q / pieces), (int) ((long) extent * (q + 1) / pieces));
+                }
+            };
+            if (parallel) Parallel.forRange(pieces, 1, run); else run.run(0, pieces);
+            return;
+        }
+        if (!parallel) {
             part.run(true, 0, m);
             return;
         }
         boolean rows = m >= n;
         int extent = rows ? m : n;
         Parallel.forRange(extent, Math.max(rows ? 1 : 16, extent / threads), (from, to) -> part.run(rows, from, to));
+    }
+
+    /**
+     * Whether to cut float32 products into pieces for OpenBLAS's small-matrix kernels ({@link #smallPieces}): on the
+     * CPU targets that have such kernels, AVX-512's SkylakeX, Cooperlake (which OpenBLAS picks for an AMD Zen 4, as
+     * here) and Sapphire Rapids, and only when OpenBLAS reads the tensors in place (copying each piece's operands
+     * would cost more than the packing saved). -Ddeltagrad.openblas.smallPieces=true/false overrides the choice.
+     */
+    static final boolean SMALL_PIECES = smallPiecesWanted(System.getProperty("deltagrad.openblas.smallPieces"),
+            InPlaceBlas.AVAILABLE, InPlaceBlas.CORE_NAME);
+
+    static boolean smallPiecesWanted(String property, boolean inPlace, String core) {
+        if (property != null && !property.isBlank()) return Boolean.parseBoolean(property.trim());
+        return inPlace && core != null && (core.equals("skylakex") || core.equals("cooperlake") || core.equals("sapphirerapids"));
+    }
+
+    /** Pieces are at most this many: each is one OpenBLAS call, about a microsecond of overhead. */
+    static final int MAX_SMALL_PIECES = 32;
+
+    /**
+     * OpenBLAS (0.3.x, the AVX-512 targets) computes a product with its "small matrix" kernels, which read A and B
+     * where they lie instead of packing them into blocks first, when its {@code sgemm_small_kernel_permit} says so:
+     * at most 10^6 multiply-adds, and for one transpose pattern at most 1,200 elements of C and K ≥ 32. Our
+     * row-major call reaches it as the column-major product Cᵀ = op(B)ᵀ·op(A)ᵀ, hence the swapped roles below.
+     */
+    static boolean smallKernelTakes(boolean transA, boolean transB, long m, long n, long k) {
+        if ((double) m * n * k > 1e6) return false;
+        if (transB && !transA) return m * n <= 1200 && k >= 32; // its "TN" case
+        if (transB) return k >= 4;                              // its "TT" case
+        return true;
+    }
+
+    /**
+     * A product the small kernels would not take whole, but would take in pieces: the number of pieces of C's rows
+     * (positive) or columns (negative) into which to cut it, the fewer the better (rows on a tie), rounded up to an
+     * even number so that two threads get equal shares; 0 to leave it whole. Measured on one thread here (JDK 25,
+     * medians of 800 calls), whole against in pieces: 64×784·(100×784)ᵀ 121 against 93 µs (6 pieces),
+     * (100×64)·(64×784) 109 against 92 µs, 64×784·(256×784)ᵀ 297 against 237 µs, 32×784·(100×784)ᵀ 73 against 47 µs;
+     * the packing that the small kernels skip is about a sixth of a batch-64 step's time. The pieces depend only on
+     * the shape, so the bits do not depend on the thread count.
+     */
+    static int smallPieces(boolean transA, boolean transB, int m, int n, int k) {
+        if (smallKernelTakes(transA, transB, m, n, k)) return 0;
+        int byRows = piecesAlong(transA, transB, m, n, k, true), byCols = piecesAlong(transA, transB, m, n, k, false);
+        if (byRows == 0 && byCols == 0) return 0;
+        return byRows != 0 && (byCols == 0 || byRows <= byCols) ? byRows : -byCols;
+    }
+
+    private static int piecesAlong(boolean transA, boolean transB, int m, int n, int k, boolean rows) {
+        int extent = rows ? m : n;
+        for (int p = 2; p <= Math.min(extent, MAX_SMALL_PIECES); p++) {
+            long size = (extent + p - 1) / p; // the largest piece
+            if (smallKernelTakes(transA, transB, rows ? size : m, rows ? n : size, k)) {
+                return p % 2 == 0 || p + 1 > Math.min(extent, MAX_SMALL_PIECES) ? p : p + 1;
+            }
+        }
+        return 0;
     }
 
     private static void sgemm1(boolean transA, boolean transB, int m, int n, int k,

@@ -29,21 +29,28 @@ class InPlaceBlasTest {
         else assertTrue(name.contains("operands copied off-heap: JDK " + jdk + " (in place needs 22+)"), name);
     }
 
+    /**
+     * The table in a JVM of JDK 22+, with float32 products cut into pieces for OpenBLAS's small kernels
+     * ({@code -Ddeltagrad.openblas.smallPieces=true}, also where the CPU has no such kernels: then the pieces are just
+     * smaller packed calls) and without: every product right, and with pieces the same bits on one and two threads.
+     */
     @Test
     void gemmTableMatchesTheNaiveLoopInPlace() throws Exception {
         int products = 4 * GemmCase.table().size();
-        if (InPlaceBlas.AVAILABLE) {
-            assertEquals(products, InPlaceCheck.run());
-            return;
-        }
-        Optional<Path> java = newestJdk22();
+        long cut = GemmCase.table().stream().filter(g -> OpenBlasGemm.smallPieces(g.transA(), g.transB(), g.m(), g.n(), g.k()) != 0).count();
+        assertTrue(cut >= 4, "the table has products that are cut into pieces");
+        Optional<Path> java = Runtime.version().feature() >= 22
+                ? Optional.of(Path.of(System.getProperty("java.home"), "bin", "java")) : newestJdk22();
         assumeTrue(java.isPresent(), "no JDK 22+ under /usr/lib/jvm: the in-place path is not exercised here");
-        Process p = new ProcessBuilder(java.get().toString(), "--enable-native-access=ALL-UNNAMED",
-                "-cp", System.getProperty("java.class.path"), InPlaceCheck.class.getName())
-                .redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertEquals(0, p.waitFor(), out);
-        assertTrue(out.contains("in place: " + products + " products checked"), out);
+        for (boolean pieces : new boolean[] {true, false}) {
+            Process p = new ProcessBuilder(java.get().toString(), "--enable-native-access=ALL-UNNAMED",
+                    "-Ddeltagrad.openblas.smallPieces=" + pieces, "-cp", System.getProperty("java.class.path"),
+                    InPlaceCheck.class.getName()).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertEquals(0, p.waitFor(), out);
+            long expected = products + (pieces ? 2 * cut : 0);
+            assertTrue(out.contains("in place: " + expected + " products checked, small pieces " + pieces), out);
+        }
     }
 
     /** bin/java of the newest JDK 22+ under /usr/lib/jvm, judged by each one's release file. */

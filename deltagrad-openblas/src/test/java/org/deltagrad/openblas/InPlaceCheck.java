@@ -14,7 +14,8 @@ final class InPlaceCheck {
     }
 
     public static void main(String[] args) {
-        System.out.println("in place: " + run() + " products checked");
+        int products = run();
+        System.out.println("in place: " + products + " products checked, small pieces " + OpenBlasGemm.SMALL_PIECES);
     }
 
     /** Checks every case in float and double, on one and two threads; returns the number of products. */
@@ -30,6 +31,10 @@ final class InPlaceCheck {
                 OpenBlasGemmTest.checkSgemm(g);
                 OpenBlasGemmTest.checkDgemm(g);
                 products += 4;
+                if (OpenBlasGemm.SMALL_PIECES && OpenBlasGemm.smallPieces(g.transA(), g.transB(), g.m(), g.n(), g.k()) != 0) {
+                    OpenBlasGemmTest.checkSameBitsOnOneAndTwoThreads(g); // the pieces depend on the shape alone
+                    products += 2;
+                }
             }
         } finally {
             Gemm.useBackend(null);

@@ -1,6 +1,8 @@
 package org.deltagrad.openblas;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -75,6 +77,47 @@ class OpenBlasGemmTest {
             Gemm.dgemm(g.transA(), g.transB(), g.m(), g.n(), g.k(), g.alpha(), a, GemmCase.OFF, g.lda(),
                     b, GemmCase.OFF, g.ldb(), g.beta(), c, GemmCase.OFF, g.ldc());
             g.check(a, b, c0, c, 0x1p-53);
+        }
+    }
+
+    @Test
+    void productsAreCutWhereOpenBlasSmallKernelsTakeThePieces() {
+        // sgemm_small_kernel_permit (AVX-512 targets), in our row-major terms.
+        assertTrue(OpenBlasGemm.smallKernelTakes(false, true, 64, 17, 784));   // 1,088 elements of C, 853K multiply-adds
+        assertFalse(OpenBlasGemm.smallKernelTakes(false, true, 64, 19, 784));  // 1,216 elements: its "TN" limit
+        assertFalse(OpenBlasGemm.smallKernelTakes(false, true, 64, 17, 31));   // K < 32
+        assertTrue(OpenBlasGemm.smallKernelTakes(true, false, 100, 131, 64));  // 838K
+        assertFalse(OpenBlasGemm.smallKernelTakes(true, false, 100, 157, 64)); // 1.005M
+        assertTrue(OpenBlasGemm.smallKernelTakes(false, false, 100, 100, 100)); // exactly 10^6
+        assertFalse(OpenBlasGemm.smallKernelTakes(true, true, 5, 5, 3));       // its "TT" case needs K >= 4
+
+        assertEquals(6, OpenBlasGemm.smallPieces(false, true, 64, 100, 784));  // x·W1ᵀ at batch 64: rows of 10-11
+        assertEquals(6, OpenBlasGemm.smallPieces(true, false, 100, 784, 64));  // ∂W1 = gᵀ·x
+        assertEquals(4, OpenBlasGemm.smallPieces(false, true, 32, 100, 784));  // 3 pieces would do: even for two threads
+        assertEquals(4, OpenBlasGemm.smallPieces(false, false, 64, 256, 128));  // 3 by rows or by columns: rows, even
+        assertEquals(-2, OpenBlasGemm.smallPieces(false, false, 1, 20000, 100)); // one row: columns
+        assertEquals(0, OpenBlasGemm.smallPieces(false, true, 64, 10, 100));   // small already: one call
+        assertEquals(0, OpenBlasGemm.smallPieces(false, true, 1024, 100, 784)); // would need more than 32 pieces
+        assertEquals(0, OpenBlasGemm.smallPieces(false, true, 64, 100, 20));   // K < 32 in its "TN" case: never
+
+        assertTrue(OpenBlasGemm.smallPiecesWanted(null, true, "cooperlake"));
+        assertTrue(OpenBlasGemm.smallPiecesWanted(null, true, "skylakex"));
+        assertFalse(OpenBlasGemm.smallPiecesWanted(null, true, "haswell"));
+        assertFalse(OpenBlasGemm.smallPiecesWanted(null, true, null));
+        assertFalse(OpenBlasGemm.smallPiecesWanted(null, false, "cooperlake")); // copying each piece would not pay
+        assertTrue(OpenBlasGemm.smallPiecesWanted("true", false, null));
+        assertFalse(OpenBlasGemm.smallPiecesWanted("false", true, "cooperlake"));
+    }
+
+    /** One float case on one and on two threads: the same bits. */
+    static void checkSameBitsOnOneAndTwoThreads(GemmCase g) {
+        float[] reference = null;
+        for (int threads : new int[] {1, 2}) {
+            Parallel.setThreads(threads);
+            float[] a = toFloat(g.randomA(5)), b = toFloat(g.randomB(5)), c = toFloat(g.initialC(5));
+            Gemm.sgemm(g.transA(), g.transB(), g.m(), g.n(), g.k(), (float) g.alpha(), a, GemmCase.OFF, g.lda(),
+                    b, GemmCase.OFF, g.ldb(), (float) g.beta(), c, GemmCase.OFF, g.ldc());
+            if (reference == null) reference = c; else assertArrayEquals(reference, c, g + ": 1 and 2 threads differ");
         }
     }
 
