@@ -47,6 +47,10 @@ public abstract class Optimizer {
      * usual. Call {@link #step()} next, before the parameters are used again; {@link #backwardAndStep} does both.
      */
     public final void backward(Tensor loss) {
+        if (!updatesFromProducts()) {
+            loss.backward();
+            return;
+        }
         Autograd.backward(loss, (leaf, m1, m2) -> { // the sweep calls it with grad mode off
             Integer i = index.get(leaf);
             return i != null && updateFromProduct(i, leaf, m1, m2);
@@ -65,6 +69,11 @@ public abstract class Optimizer {
      * {@link #step()}. Called during a {@link #backward(Tensor)} sweep, with grad mode off.
      */
     protected boolean updateFromProduct(int index, Tensor param, Tensor m1, Tensor m2) {
+        return false;
+    }
+
+    /** Whether {@link #updateFromProduct} may accept anything; if not, {@link #backward(Tensor)} is a plain sweep. */
+    protected boolean updatesFromProducts() {
         return false;
     }
 

@@ -48,6 +48,11 @@ public final class SGD extends Optimizer {
      * p ← (1 − lr·wd)·p − lr·(m1·m2), one GEMM (beta = 1 − lr·wd, alpha = −lr).
      */
     @Override
+    protected boolean updatesFromProducts() {
+        return momentum == 0;
+    }
+
+    @Override
     protected boolean updateFromProduct(int i, Tensor p, Tensor m1, Tensor m2) {
         if (momentum != 0 || !p.isContiguous() || m1.dtype() != p.dtype() || m2.dtype() != p.dtype()) return false;
         double lr = learningRate();
