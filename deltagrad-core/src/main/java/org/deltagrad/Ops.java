@@ -487,16 +487,21 @@ final class Ops {
             throw new IllegalStateException(f + " backward: gradient " + Shapes.str(g.shape) + " " + g.dtype
                     + " does not match the saved tensor " + Shapes.str(saved.shape) + " " + saved.dtype);
         }
-        Tensor gc = g.contiguousData(), sc = saved.contiguousData();
+        // At offset 0, like the output: the loops then index all three arrays alike, which C2 needs to vectorise
+        // (see Elementwise's VECTORISED; views at an offset are rare here, and copied).
+        Tensor gc = atZero(g.contiguousData()), sc = atZero(saved.contiguousData());
         Tensor out = Tensor.uninitialized(g.dtype, g.shape);
         int n = out.numel();
         Parallel.forRange(n, ELEMENTWISE_GRAIN, (from, to) -> fusedGradRange(f, gc, sc, out, from, to));
         return out;
     }
 
-    /** Elements [from, to) of {@link #fusedGrad}'s output (contiguous g and saved, at their offsets). */
+    private static Tensor atZero(Tensor t) {
+        return t.offset == 0 ? t : copy(t, t.dtype);
+    }
+
+    /** Elements [from, to) of {@link #fusedGrad}'s output; all three tensors contiguous at offset 0. */
     private static void fusedGradRange(Fusion f, Tensor gc, Tensor sc, Tensor out, int from, int to) {
-        int go = gc.offset, so = sc.offset;
         if (out.dtype == DType.FLOAT32) {
             float[] gv = gc.storage.f, sv = sc.storage.f, o = out.storage.f;
             switch (f) {
@@ -504,26 +509,26 @@ final class Ops {
                     // o = s > 0 ? g : 0 without a branch (it mispredicts on real activations and does not vectorise):
                     // m is all ones unless s's bits lie in (0, +inf], i.e. s > 0 and not NaN; then o keeps g's bits.
                     for (int i = from; i < to; i++) {
-                        int b = Float.floatToRawIntBits(sv[so + i]);
+                        int b = Float.floatToRawIntBits(sv[i]);
                         int m = ((0x7F800000 - b) | (b - 1)) >> 31;
-                        o[i] = Float.intBitsToFloat(Float.floatToRawIntBits(gv[go + i]) & ~m);
+                        o[i] = Float.intBitsToFloat(Float.floatToRawIntBits(gv[i]) & ~m);
                     }
                 }
-                case SIGMOID -> { for (int i = from; i < to; i++) { float s = sv[so + i]; o[i] = gv[go + i] * (s * (1f - s)); } }
-                case TANH -> { for (int i = from; i < to; i++) { float t = sv[so + i]; o[i] = gv[go + i] * (1f - t * t); } }
+                case SIGMOID -> { for (int i = from; i < to; i++) { float s = sv[i]; o[i] = gv[i] * (s * (1f - s)); } }
+                case TANH -> { for (int i = from; i < to; i++) { float t = sv[i]; o[i] = gv[i] * (1f - t * t); } }
             }
         } else {
             double[] gv = gc.storage.d, sv = sc.storage.d, o = out.storage.d;
             switch (f) {
                 case RELU -> {
                     for (int i = from; i < to; i++) {
-                        long b = Double.doubleToRawLongBits(sv[so + i]);
+                        long b = Double.doubleToRawLongBits(sv[i]);
                         long m = ((0x7FF0000000000000L - b) | (b - 1)) >> 63;
-                        o[i] = Double.longBitsToDouble(Double.doubleToRawLongBits(gv[go + i]) & ~m);
+                        o[i] = Double.longBitsToDouble(Double.doubleToRawLongBits(gv[i]) & ~m);
                     }
                 }
-                case SIGMOID -> { for (int i = from; i < to; i++) { double s = sv[so + i]; o[i] = gv[go + i] * (s * (1d - s)); } }
-                case TANH -> { for (int i = from; i < to; i++) { double t = sv[so + i]; o[i] = gv[go + i] * (1d - t * t); } }
+                case SIGMOID -> { for (int i = from; i < to; i++) { double s = sv[i]; o[i] = gv[i] * (s * (1d - s)); } }
+                case TANH -> { for (int i = from; i < to; i++) { double t = sv[i]; o[i] = gv[i] * (1d - t * t); } }
             }
         }
     }
