@@ -474,25 +474,44 @@ public final class Tensor {
 
     /**
      * A fused element-wise loop, written in place, over this tensor and {@code others}: all contiguous, of one
-     * shape and dtype. The optimisers' updates use it so that a step is one pass over memory with no temporaries.
-     * The kernel must be element-wise (element i of each output depends only on element i of each operand) and
-     * safe to call from several threads at once: large tensors are cut into ranges that run in parallel.
+     * shape and dtype, not overlapping. The optimisers' updates use it so that a step is one pass over memory with
+     * no temporaries. The kernel must be element-wise (element i of each output depends only on element i of each
+     * operand) and safe to call from several threads at once: large tensors are cut into ranges that run in
+     * parallel. Every operand is handed to the kernel at the same offset, so that its loop indexes all arrays alike,
+     * which is what lets C2 vectorise it (see {@code Elementwise}); operands at different offsets (views) are
+     * worked on in copies at offset 0 and copied back.
      */
     public Tensor fusedInPlace(Fused kernel, Tensor... others) {
         checkInPlace("fusedInPlace");
         Tensor[] all = new Tensor[others.length + 1];
         all[0] = this;
         System.arraycopy(others, 0, all, 1, others.length);
-        int[] offsets = new int[all.length];
+        boolean sameOffset = true;
         for (int k = 0; k < all.length; k++) {
             Tensor t = all[k];
             if (!Arrays.equals(t.shape, shape) || t.dtype != dtype || !t.isContiguous()) {
                 throw new IllegalArgumentException("fusedInPlace: operand " + k + " (" + Shapes.str(t.shape) + ", " + t.dtype
                         + ") does not match " + Shapes.str(shape) + ", " + dtype + " or is not contiguous");
             }
-            offsets[k] = t.offset;
+            sameOffset &= t.offset == offset;
             if (k > 0) t.storage.version++;
         }
+        if (sameOffset) {
+            runFused(kernel, all, offset);
+            return this;
+        }
+        Tensor[] copies = new Tensor[all.length];
+        for (int k = 0; k < all.length; k++) copies[k] = Ops.copy(all[k], dtype);
+        runFused(kernel, copies, 0);
+        int n = numel();
+        for (int k = 0; k < all.length; k++) { // the kernel's outputs back; its inputs get their own values again
+            if (copies[k].storage.f != null) System.arraycopy(copies[k].storage.f, 0, all[k].storage.f, all[k].offset, n);
+            else System.arraycopy(copies[k].storage.d, 0, all[k].storage.d, all[k].offset, n);
+        }
+        return this;
+    }
+
+    private void runFused(Fused kernel, Tensor[] all, int at) {
         boolean f = storage.f != null;
         float[][] fa = f ? new float[all.length][] : null;
         double[][] da = f ? null : new double[all.length][];
@@ -502,19 +521,18 @@ public final class Tensor {
         // Element-wise, so any split gives the same bits; large updates use both cores (and each core updates
         // the half of a weight gradient that it computed, which stays in its cache).
         Parallel.forRange(numel(), Ops.ELEMENTWISE_GRAIN, (from, to) -> {
-            int[] o = offsets.clone();
-            for (int k = 0; k < o.length; k++) o[k] += from;
-            if (f) kernel.floats(to - from, fa, o); else kernel.doubles(to - from, da, o);
+            if (f) kernel.floats(to - from, fa, at + from); else kernel.doubles(to - from, da, at + from);
         });
-        return this;
     }
 
-
-    /** The loops of {@link #fusedInPlace}: element i (of n) of operand k is {@code x[k][offset[k] + i]}. */
+    /**
+     * The loops of {@link #fusedInPlace}: element i (of n) of operand k is {@code x[k][at + i]}, the same offset for
+     * every operand (index them all alike: C2 vectorises only such loops).
+     */
     public interface Fused {
-        void floats(int n, float[][] x, int[] offset);
+        void floats(int n, float[][] x, int at);
 
-        void doubles(int n, double[][] x, int[] offset);
+        void doubles(int n, double[][] x, int at);
     }
 
     /** Copies src (broadcast to this shape, converted to this dtype) into this tensor. */

@@ -67,32 +67,32 @@ public class Adam extends Optimizer {
         // One pass: p, g, m, v are read once and written once; no temporaries.
         p.fusedInPlace(new Tensor.Fused() {
             @Override
-            public void floats(int n, float[][] x, int[] o) {
+            public void floats(int n, float[][] x, int at) {
                 float[] pp = x[0], gg = x[1], mm = x[2], vv = x[3];
                 float fb1 = (float) b1, fb2 = (float) b2, c1 = (float) (1 - b1), c2 = (float) (1 - b2);
                 float fl2 = (float) l2, fdecay = (float) decay, fstep = (float) stepSize, fs2 = (float) sqrtBias2, fe = (float) e;
                 for (int k = 0; k < n; k++) {
-                    float pv = pp[o[0] + k];
-                    float g = gg[o[1] + k] + fl2 * pv;
-                    float mv = fb1 * mm[o[2] + k] + c1 * g;
-                    float vv2 = fb2 * vv[o[3] + k] + c2 * g * g;
-                    mm[o[2] + k] = mv;
-                    vv[o[3] + k] = vv2;
-                    pp[o[0] + k] = pv * fdecay - fstep * mv / ((float) Math.sqrt(vv2) / fs2 + fe);
+                    float pv = pp[at + k];
+                    float g = gg[at + k] + fl2 * pv;
+                    float mv = fb1 * mm[at + k] + c1 * g;
+                    float vv2 = fb2 * vv[at + k] + c2 * g * g;
+                    mm[at + k] = mv;
+                    vv[at + k] = vv2;
+                    pp[at + k] = pv * fdecay - fstep * mv / ((float) Math.sqrt(vv2) / fs2 + fe);
                 }
             }
 
             @Override
-            public void doubles(int n, double[][] x, int[] o) {
+            public void doubles(int n, double[][] x, int at) {
                 double[] pp = x[0], gg = x[1], mm = x[2], vv = x[3];
                 for (int k = 0; k < n; k++) {
-                    double pv = pp[o[0] + k];
-                    double g = gg[o[1] + k] + l2 * pv;
-                    double mv = b1 * mm[o[2] + k] + (1 - b1) * g;
-                    double vv2 = b2 * vv[o[3] + k] + (1 - b2) * g * g;
-                    mm[o[2] + k] = mv;
-                    vv[o[3] + k] = vv2;
-                    pp[o[0] + k] = pv * decay - stepSize * mv / (Math.sqrt(vv2) / sqrtBias2 + e);
+                    double pv = pp[at + k];
+                    double g = gg[at + k] + l2 * pv;
+                    double mv = b1 * mm[at + k] + (1 - b1) * g;
+                    double vv2 = b2 * vv[at + k] + (1 - b2) * g * g;
+                    mm[at + k] = mv;
+                    vv[at + k] = vv2;
+                    pp[at + k] = pv * decay - stepSize * mv / (Math.sqrt(vv2) / sqrtBias2 + e);
                 }
             }
         }, grad.contiguous(), m[i], v[i]);

@@ -75,28 +75,28 @@ public final class SGD extends Optimizer {
         // One pass: d = g + wd·p; v = μv + (1−dampening)·d (v = d at the first step); p −= lr·(nesterov ? d + μv : v).
         p.fusedInPlace(new Tensor.Fused() {
             @Override
-            public void floats(int n, float[][] x, int[] o) {
+            public void floats(int n, float[][] x, int at) {
                 float[] pp = x[0], gg = x[1], vv = x[2];
                 float fwd = (float) wd, fmu = (float) mu, fdamp = first ? 1f : (float) damp, flr = (float) lr, keep = first ? 0f : fmu;
                 for (int k = 0; k < n; k++) {
-                    float pv = pp[o[0] + k];
-                    float d = gg[o[1] + k] + fwd * pv;
-                    float v = keep * vv[o[2] + k] + fdamp * d;
-                    vv[o[2] + k] = v;
-                    pp[o[0] + k] = pv - flr * (nest ? d + fmu * v : v);
+                    float pv = pp[at + k];
+                    float d = gg[at + k] + fwd * pv;
+                    float v = keep * vv[at + k] + fdamp * d;
+                    vv[at + k] = v;
+                    pp[at + k] = pv - flr * (nest ? d + fmu * v : v);
                 }
             }
 
             @Override
-            public void doubles(int n, double[][] x, int[] o) {
+            public void doubles(int n, double[][] x, int at) {
                 double[] pp = x[0], gg = x[1], vv = x[2];
                 double fdamp = first ? 1 : damp, keep = first ? 0 : mu;
                 for (int k = 0; k < n; k++) {
-                    double pv = pp[o[0] + k];
-                    double d = gg[o[1] + k] + wd * pv;
-                    double v = keep * vv[o[2] + k] + fdamp * d;
-                    vv[o[2] + k] = v;
-                    pp[o[0] + k] = pv - lr * (nest ? d + mu * v : v);
+                    double pv = pp[at + k];
+                    double d = gg[at + k] + wd * pv;
+                    double v = keep * vv[at + k] + fdamp * d;
+                    vv[at + k] = v;
+                    pp[at + k] = pv - lr * (nest ? d + mu * v : v);
                 }
             }
         }, g, velocity[i]);
