@@ -435,7 +435,10 @@ public final class Tensor {
             float[] xf = storage.f, yf = other.storage.f;
             double[] xd = storage.d, yd = other.storage.d;
             Parallel.forRange(numel(), Ops.ELEMENTWISE_GRAIN, (from, to) -> {
-                if (xf != null) {
+                if (xo == yo) { // one index expression, which C2 vectorises (see Elementwise's VECTORISED)
+                    if (xf != null) for (int i = xo + from; i < xo + to; i++) xf[i] += a * yf[i];
+                    else for (int i = xo + from; i < xo + to; i++) xd[i] += alpha * yd[i];
+                } else if (xf != null) {
                     for (int i = from; i < to; i++) xf[xo + i] += a * yf[yo + i];
                 } else {
                     for (int i = from; i < to; i++) xd[xo + i] += alpha * yd[yo + i];

@@ -169,6 +169,28 @@ class TensorTest {
     }
 
     @Test
+    void addInPlaceAtEqualAndUnequalOffsets() {
+        for (DType dt : DType.values()) {
+            for (int n : new int[] {37, 40_000}) { // one range, and split over the pool
+                for (int[] off : new int[][] {{0, 0}, {5, 5}, {2, 9}}) {
+                    Tensor xBase = Tensor.rand(dt, new java.util.SplittableRandom(n), n + 9);
+                    Tensor yBase = Tensor.rand(dt, new java.util.SplittableRandom(n + 1), n + 9);
+                    double[] x0 = xBase.toDoubleArray(), y0 = yBase.toDoubleArray();
+                    xBase.narrow(0, off[0], n).addInPlace(yBase.narrow(0, off[1], n), -0.25);
+                    double[] got = xBase.toDoubleArray();
+                    for (int i = 0; i < n + 9; i++) {
+                        boolean inside = i >= off[0] && i < off[0] + n;
+                        double want = !inside ? x0[i] : dt == DType.FLOAT32
+                                ? (double) ((float) x0[i] + (float) -0.25 * (float) y0[i - off[0] + off[1]])
+                                : x0[i] + -0.25 * y0[i - off[0] + off[1]];
+                        assertEquals(want, got[i], 0, dt + " n=" + n + " offsets " + off[0] + "/" + off[1] + " element " + i);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     void fusedInPlaceHandsEveryOperandAtOneOffsetAndWritesViewsBack() {
         // x ← x + 2y, y ← y − 1, over operands at offset 0 and over views at other offsets (worked on in copies).
         Tensor.Fused kernel = new Tensor.Fused() {
