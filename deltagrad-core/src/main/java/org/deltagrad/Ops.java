@@ -725,7 +725,7 @@ final class Ops {
         b = gemmReady(b);
         // A batch of row-major A matrices times one shared B is a single GEMM with m·batch rows.
         if (rb == 2 && ra > 2 && a.isContiguous()) {
-            gemm(dt, a.numel() / k, nn, k, a.storage, a.offset, k, false, b, out.storage, 0);
+            gemm(dt, a.numel() / k, nn, k, 1, a.storage, a.offset, k, false, b, 0, out.storage, 0);
             return out;
         }
         a = gemmReady(a);
@@ -737,7 +737,7 @@ final class Ops {
         boolean ta = isTransposed(a);
         int lda = ta ? a.strides[ra - 1] : a.strides[ra - 2];
         for (int bi = 0; bi < count; bi++) {
-            gemm(dt, m, nn, k, a.storage, oa, lda, ta, b, out.storage, bi * m * nn);
+            gemm(dt, m, nn, k, 1, a.storage, oa, lda, ta, b, 0, out.storage, bi * m * nn);
             for (int d = batch.length - 1; d >= 0; d--) {
                 oa += sa[d];
                 ob += sb[d];
@@ -751,12 +751,17 @@ final class Ops {
         return out;
     }
 
-    private static void gemm(DType dt, int m, int n, int k, Storage as, int ao, int lda, boolean ta, Tensor b, Storage cs, int co) {
+    /** C (n wide, at co) ← beta·C + alpha·op(A)·B, B a GEMM-ready matrix (row-major or a transposed view). */
+    private static void gemm(DType dt, int m, int n, int k, double alpha, Storage as, int ao, int lda, boolean ta, Tensor b,
+                             double beta, Storage cs, int co) {
         int rb = b.shape.length;
         boolean tb = isTransposed(b);
         int ldb = tb ? b.strides[rb - 1] : b.strides[rb - 2];
-        if (dt == DType.FLOAT32) Gemm.sgemm(ta, tb, m, n, k, 1f, as.f, ao, lda, b.storage.f, b.offset, ldb, 0f, cs.f, co, n);
-        else Gemm.dgemm(ta, tb, m, n, k, 1d, as.d, ao, lda, b.storage.d, b.offset, ldb, 0d, cs.d, co, n);
+        if (dt == DType.FLOAT32) {
+            Gemm.sgemm(ta, tb, m, n, k, (float) alpha, as.f, ao, lda, b.storage.f, b.offset, ldb, (float) beta, cs.f, co, n);
+        } else {
+            Gemm.dgemm(ta, tb, m, n, k, alpha, as.d, ao, lda, b.storage.d, b.offset, ldb, beta, cs.d, co, n);
+        }
     }
 
     /**
@@ -781,15 +786,8 @@ final class Ops {
         // An operand that shares c's memory is copied first: the GEMM would read what it has already written.
         Tensor a = gemmReady(m1.dtype == c.dtype && m1.storage != c.storage ? m1 : copy(m1, c.dtype));
         Tensor b = gemmReady(m2.dtype == c.dtype && m2.storage != c.storage ? m2 : copy(m2, c.dtype));
-        boolean ta = isTransposed(a), tb = isTransposed(b);
-        int lda = ta ? a.strides[1] : a.strides[0], ldb = tb ? b.strides[1] : b.strides[0];
-        if (c.dtype == DType.FLOAT32) {
-            Gemm.sgemm(ta, tb, m, n, k, (float) alpha, a.storage.f, a.offset, lda, b.storage.f, b.offset, ldb, (float) beta,
-                    c.storage.f, c.offset, n);
-        } else {
-            Gemm.dgemm(ta, tb, m, n, k, alpha, a.storage.d, a.offset, lda, b.storage.d, b.offset, ldb, beta,
-                    c.storage.d, c.offset, n);
-        }
+        boolean ta = isTransposed(a);
+        gemm(c.dtype, m, n, k, alpha, a.storage, a.offset, ta ? a.strides[1] : a.strides[0], ta, b, beta, c.storage, c.offset);
     }
 
     /** A matrix whose last two axes GEMM can read directly: row-major, or a transposed view of row-major. */

@@ -152,17 +152,7 @@ class ReadmeExamplesTest {
         System.out.println(Evaluation.of(net, data.test(), 256).accuracy());   // 0.9, as without it
         // README: end
 
-        Sequential plain = new Sequential(new Linear(2, 64, 1), new ReLU(), new Linear(64, 64, 2), new ReLU(),
-                new Linear(64, 3, 3));
-        Optimizer plainOpt = new Adam(plain.parameters(), 0.01);
-        DataLoader plainLoader = new DataLoader(data.train(), 32).shuffled(1);
-        for (int epoch = 0; epoch < 50; epoch++) {
-            for (Batch batch : plainLoader) {
-                plainOpt.zeroGrad();
-                Losses.crossEntropy(plain.forward(batch.x()), batch.labels()).backward();
-                plainOpt.step();
-            }
-        }
+        Sequential plain = trainedPlainly(data, params -> new Adam(params, 0.01), 50);
         for (int i = 0; i < net.parameters().size(); i++) {
             assertArrayEquals(plain.parameters().get(i).toFloatArray(), net.parameters().get(i).toFloatArray());
         }
@@ -190,19 +180,25 @@ class ReadmeExamplesTest {
 
         // The same training with backward() and step(): the same up to float32 rounding, which this training
         // amplifies (chaotically: 1e-8 after a step, 0.06 after a thousand), so the accuracies are compared.
-        Sequential plain = new Sequential(new Linear(2, 64, 1), new ReLU(), new Linear(64, 64, 2), new ReLU(),
-                new Linear(64, 3, 3));
-        Optimizer plainSgd = new SGD(plain.parameters(), 0.3);
-        DataLoader plainLoader = new DataLoader(data.train(), 32).shuffled(1);
-        for (int epoch = 0; epoch < 200; epoch++) {
-            for (Batch batch : plainLoader) {
-                plainSgd.zeroGrad();
-                Losses.crossEntropy(plain.forward(batch.x()), batch.labels()).backward();
-                plainSgd.step();
-            }
-        }
+        Sequential plain = trainedPlainly(data, params -> new SGD(params, 0.3), 200);
         double accuracy = Evaluation.of(net, data.test(), 256).accuracy();
         assertEquals(Evaluation.of(plain, data.test(), 256).accuracy(), accuracy, 0.02);
         assertTrue(accuracy > 0.88, "accuracy " + accuracy);
+    }
+
+    /** The examples' spirals network trained the plain way (backward, then step), for them to be compared with. */
+    private static Sequential trainedPlainly(Datasets.TrainTest data, java.util.function.Function<List<Tensor>, Optimizer> optimizer,
+                                             int epochs) {
+        Sequential net = new Sequential(new Linear(2, 64, 1), new ReLU(), new Linear(64, 64, 2), new ReLU(), new Linear(64, 3, 3));
+        Optimizer opt = optimizer.apply(net.parameters());
+        DataLoader loader = new DataLoader(data.train(), 32).shuffled(1);
+        for (int epoch = 0; epoch < epochs; epoch++) {
+            for (Batch batch : loader) {
+                opt.zeroGrad();
+                Losses.crossEntropy(net.forward(batch.x()), batch.labels()).backward();
+                opt.step();
+            }
+        }
+        return net;
     }
 }
