@@ -54,7 +54,7 @@ public final class SGD extends Optimizer {
 
     @Override
     protected boolean updateFromProduct(int i, Tensor p, Tensor m1, Tensor m2) {
-        if (momentum != 0 || !p.isContiguous() || m1.dtype() != p.dtype() || m2.dtype() != p.dtype()) return false;
+        if (!p.isContiguous() || m1.dtype() != p.dtype() || m2.dtype() != p.dtype()) return false; // momentum: see above
         double lr = learningRate();
         p.addmmInPlace(m1, m2, 1 - lr * weightDecay, -lr);
         return true;
