@@ -359,8 +359,8 @@ final class Ops {
         Tensor[] ins = b == null ? new Tensor[] {x, w} : new Tensor[] {x, w, b};
         return record("linear", (g, nd) -> {
             Tensor[] gs = new Tensor[ins.length];
-            if (nd.needsInputGrad(0)) gs[0] = g.matmul(nd.saved(1)); // first: the next line may update W in place
-            if (nd.needsInputGrad(1) && !nd.applyGradientProduct(1, g.t(), nd.saved(0))) gs[1] = g.t().matmul(nd.saved(0));
+            if (nd.needsInputGrad(0)) gs[0] = g.matmul(nd.saved(1));
+            if (nd.needsInputGrad(1)) gs[1] = g.t().matmul(nd.saved(0));
             if (gs.length == 3 && nd.needsInputGrad(2)) gs[2] = g.sum(0, false);
             return gs;
         }, y, saved(x, w), ins);
@@ -463,17 +463,9 @@ final class Ops {
 
     /** Matrix product over the last two axes, batch axes broadcast. Transposed views go to GEMM as flags. */
     static Tensor matmul(Tensor a, Tensor b) {
-        Tensor out = matmulKernel(a, b);
-        boolean matrices = a.shape.length == 2 && b.shape.length == 2;
-        return record("matmul", (g, n) -> {
-            Tensor ga = n.needsInputGrad(0) ? g.matmul(n.saved(1).transpose(-1, -2)) : null; // first: b may change below
-            Tensor gb = null;
-            if (n.needsInputGrad(1)) {
-                Tensor at = n.saved(0).transpose(-1, -2);
-                if (!(matrices && n.applyGradientProduct(1, at, g))) gb = at.matmul(g);
-            }
-            return grads(ga, gb);
-        }, out, saved(a, b), a, b);
+        return record("matmul", (g, n) -> grads(
+                n.needsInputGrad(0) ? g.matmul(n.saved(1).transpose(-1, -2)) : null,
+                n.needsInputGrad(1) ? n.saved(0).transpose(-1, -2).matmul(g) : null), matmulKernel(a, b), saved(a, b), a, b);
     }
 
     // ================================================================ kernels glue (no graph)
@@ -762,32 +754,6 @@ final class Ops {
         } else {
             Gemm.dgemm(ta, tb, m, n, k, alpha, as.d, ao, lda, b.storage.d, b.offset, ldb, beta, cs.d, co, n);
         }
-    }
-
-    /**
-     * c ← beta·c + alpha·(m1·m2) in c's memory (PyTorch's addmm_): one GEMM that reads m1 and m2 in place when they
-     * are row-major or transposed views of it. c must be a contiguous matrix; m1 and m2 are converted to its dtype.
-     */
-    static void addmmInto(Tensor c, Tensor m1, Tensor m2, double beta, double alpha) {
-        m1.live();
-        m2.live();
-        if (c.shape.length != 2 || m1.shape.length != 2 || m2.shape.length != 2 || m1.shape[1] != m2.shape[0]
-                || c.shape[0] != m1.shape[0] || c.shape[1] != m2.shape[1]) {
-            throw new IllegalArgumentException("addmm: " + Shapes.str(c.shape) + " + " + Shapes.str(m1.shape) + "·"
-                    + Shapes.str(m2.shape) + " do not fit (expected [m, n] + [m, k]·[k, n])");
-        }
-        if (!c.isContiguous()) throw new IllegalArgumentException("addmm: the output " + Shapes.str(c.shape) + " is not contiguous");
-        int m = c.shape[0], n = c.shape[1], k = m1.shape[1];
-        if (m * n == 0) return;
-        if (k == 0) { // an empty product: only the scaling (beta = 0 ignores c, NaN included, as BLAS does)
-            copyInto(beta == 0 ? Tensor.scalar(0, c.dtype) : binary("mul", Binary.MUL, c, Tensor.scalar(beta, c.dtype)), c);
-            return;
-        }
-        // An operand that shares c's memory is copied first: the GEMM would read what it has already written.
-        Tensor a = gemmReady(m1.dtype == c.dtype && m1.storage != c.storage ? m1 : copy(m1, c.dtype));
-        Tensor b = gemmReady(m2.dtype == c.dtype && m2.storage != c.storage ? m2 : copy(m2, c.dtype));
-        boolean ta = isTransposed(a);
-        gemm(c.dtype, m, n, k, alpha, a.storage, a.offset, ta ? a.strides[1] : a.strides[0], ta, b, beta, c.storage, c.offset);
     }
 
     /** A matrix whose last two axes GEMM can read directly: row-major, or a transposed view of row-major. */

@@ -464,18 +464,6 @@ public final class Tensor {
     }
 
     /**
-     * this ← beta·this + alpha·(m1·m2) for matrices, in place (PyTorch's {@code addmm_}): one GEMM into this tensor's
-     * memory, which reads m1 and m2 as they are when they are row-major or transposed views ({@code t()}). This
-     * tensor must be a contiguous [m, n] matrix, m1 [m, k] and m2 [k, n]; beta = 0 ignores its old contents.
-     * SGD applies a linear layer's weight gradient this way (see {@link org.deltagrad.optim.Optimizer#backward}).
-     */
-    public Tensor addmmInPlace(Tensor m1, Tensor m2, double beta, double alpha) {
-        checkInPlace("addmmInPlace");
-        Ops.addmmInto(this, m1, m2, beta, alpha);
-        return this;
-    }
-
-    /**
      * A fused element-wise loop, written in place, over this tensor and {@code others}: all contiguous, of one
      * shape and dtype, not overlapping. The optimisers' updates use it so that a step is one pass over memory with
      * no temporaries. The kernel must be element-wise (element i of each output depends only on element i of each

@@ -2,8 +2,6 @@ package org.deltagrad;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
@@ -20,7 +18,6 @@ import org.deltagrad.nn.ReLU;
 import org.deltagrad.nn.Sequential;
 import org.deltagrad.optim.Adam;
 import org.deltagrad.optim.Optimizer;
-import org.deltagrad.optim.SGD;
 import org.deltagrad.train.Evaluation;
 import org.junit.jupiter.api.Test;
 
@@ -157,33 +154,6 @@ class ReadmeExamplesTest {
             assertArrayEquals(plain.parameters().get(i).toFloatArray(), net.parameters().get(i).toFloatArray());
         }
         assertEquals(Evaluation.of(plain, data.test(), 256).accuracy(), Evaluation.of(net, data.test(), 256).accuracy());
-    }
-
-    @Test
-    void sgdBackwardAndStep() {
-        Datasets.TrainTest data = Datasets.load("spirals", null);
-        Sequential net = new Sequential(new Linear(2, 64, 1), new ReLU(), new Linear(64, 64, 2), new ReLU(),
-                new Linear(64, 3, 3));
-        DataLoader loader = new DataLoader(data.train(), 32).shuffled(1);
-        // README: backward and step
-        Optimizer sgd = new SGD(net.parameters(), 0.3);
-        for (int epoch = 0; epoch < 200; epoch++) {               // plain SGD needs more epochs than Adam
-            for (Batch batch : loader) {
-                sgd.zeroGrad();
-                sgd.backwardAndStep(Losses.crossEntropy(net.forward(batch.x()), batch.labels()));
-            }
-        }
-        System.out.println(Evaluation.of(net, data.test(), 256).accuracy());   // 0.91
-        // README: end
-        assertNull(net.parameters().get(0).grad()); // 0.weight went through the GEMM
-        assertNotNull(net.parameters().get(1).grad()); // 0.bias (a sum) through step()
-
-        // The same training with backward() and step(): the same up to float32 rounding, which this training
-        // amplifies (chaotically: 1e-8 after a step, 0.06 after a thousand), so the accuracies are compared.
-        Sequential plain = trainedPlainly(data, params -> new SGD(params, 0.3), 200);
-        double accuracy = Evaluation.of(net, data.test(), 256).accuracy();
-        assertEquals(Evaluation.of(plain, data.test(), 256).accuracy(), accuracy, 0.02);
-        assertTrue(accuracy > 0.88, "accuracy " + accuracy);
     }
 
     /** The examples' spirals network trained the plain way (backward, then step), for them to be compared with. */

@@ -139,36 +139,6 @@ class TensorTest {
     }
 
     @Test
-    void addmmInPlaceIsBetaCPlusAlphaProductOnEveryLayout() {
-        java.util.SplittableRandom r = new java.util.SplittableRandom(4);
-        Tensor a = Tensor.randn(DType.FLOAT64, r, 5, 7), b = Tensor.randn(DType.FLOAT64, r, 7, 3), c0 = Tensor.randn(DType.FLOAT64, r, 5, 3);
-        Tensor at = a.t().contiguous(), bt = b.t().contiguous(); // so at.t() and bt.t() are transposed views
-        Tensor expected = c0.mul(0.5).add(a.matmul(b).mul(-2));
-        for (Tensor m1 : List.of(a, at.t())) {
-            for (Tensor m2 : List.of(b, bt.t())) {
-                Tensor c = c0.copy();
-                c.addmmInPlace(m1, m2, 0.5, -2);
-                assertArrayEquals(expected.toDoubleArray(), c.toDoubleArray(), 1e-13);
-            }
-        }
-        // beta = 0 ignores what was there, NaN included (as BLAS does); float32 operands are converted.
-        Tensor nan = Tensor.full(DType.FLOAT64, Double.NaN, 5, 3);
-        nan.addmmInPlace(a.to(DType.FLOAT32), b, 0, 1);
-        assertArrayEquals(a.to(DType.FLOAT32).to(DType.FLOAT64).matmul(b).toDoubleArray(), nan.toDoubleArray(), 1e-13);
-        // k = 0: only the scaling.
-        Tensor c = c0.copy();
-        c.addmmInPlace(Tensor.zeros(DType.FLOAT64, 5, 0), Tensor.zeros(DType.FLOAT64, 0, 3), 3, 1);
-        assertArrayEquals(c0.mul(3).toDoubleArray(), c.toDoubleArray(), 0);
-        Tensor zeroed = nan.copy().fill(Double.NaN);
-        zeroed.addmmInPlace(Tensor.zeros(DType.FLOAT64, 5, 0), Tensor.zeros(DType.FLOAT64, 0, 3), 0, 1);
-        assertArrayEquals(new double[15], zeroed.toDoubleArray(), 0);
-        // An operand that is the output itself is read before it is overwritten.
-        Tensor sq = Tensor.randn(DType.FLOAT64, r, 4, 4), sq0 = sq.copy();
-        sq.addmmInPlace(sq, sq.t(), 1, 1);
-        assertArrayEquals(sq0.add(sq0.matmul(sq0.t())).toDoubleArray(), sq.toDoubleArray(), 1e-13);
-    }
-
-    @Test
     void addInPlaceAtEqualAndUnequalOffsets() {
         for (DType dt : DType.values()) {
             for (int n : new int[] {37, 40_000}) { // one range, and split over the pool
@@ -217,20 +187,6 @@ class TensorTest {
             assertEquals(x0[0], xBase.toDoubleArray()[0]); // outside the views: untouched
             assertEquals(y0[2], yBase.toDoubleArray()[2]);
         }
-    }
-
-    @Test
-    void addmmInPlaceRejectsWhatDoesNotFit() {
-        Tensor c = Tensor.zeros(DType.FLOAT64, 5, 3);
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> c.addmmInPlace(Tensor.zeros(DType.FLOAT64, 5, 7), Tensor.zeros(DType.FLOAT64, 6, 3), 1, 1));
-        assertEquals("addmm: [5, 3] + [5, 7]·[6, 3] do not fit (expected [m, n] + [m, k]·[k, n])", e.getMessage());
-        e = assertThrows(IllegalArgumentException.class,
-                () -> Tensor.zeros(DType.FLOAT64, 3, 5).t().addmmInPlace(Tensor.zeros(DType.FLOAT64, 5, 2), Tensor.zeros(DType.FLOAT64, 2, 3), 1, 1));
-        assertTrue(e.getMessage().contains("not contiguous"), e.getMessage());
-        Tensor w = Tensor.zeros(DType.FLOAT64, 2, 2).requiresGrad(true);
-        IllegalStateException s = assertThrows(IllegalStateException.class, () -> w.addmmInPlace(w.detach(), w.detach(), 1, 1));
-        assertTrue(s.getMessage().startsWith("addmmInPlace: in-place write to a tensor that requires grad"), s.getMessage());
     }
 
     @Test

@@ -75,16 +75,6 @@ public final class Autograd {
         return result;
     }
 
-    /**
-     * {@link Tensor#backward()}, except that where a rule offers a parameter's gradient as a matrix product
-     * ({@link Node#applyGradientProduct}) and {@code update} accepts it, the product is applied to the parameter in
-     * place as the sweep goes and never stored: that parameter's {@code grad()} stays null. The optimisers use it
-     * ({@link org.deltagrad.optim.Optimizer#backward(Tensor)}).
-     */
-    public static void backward(Tensor output, ProductUpdate update) {
-        Engine.run(output, null, null, false, false, null, update);
-    }
-
     /** Accumulates d(output)/d(leaf) into every leaf's {@code grad()}, as {@link Tensor#backward()} does. */
     public static void backward(Tensor output, Tensor gradOutput, boolean retainGraph, boolean createGraph,
                                 BackwardObserver observer) {

@@ -29,15 +29,6 @@ final class Engine {
      */
     static List<Tensor> run(Tensor output, Tensor gradOutput, List<Node> targets, boolean retainGraph,
                             boolean createGraph, BackwardObserver observer) {
-        return run(output, gradOutput, targets, retainGraph, createGraph, observer, null);
-    }
-
-    /**
-     * @param update null, or what applies a parameter's gradient in place as a rule computes it (see
-     *               {@link Node#applyGradientProduct}); used only by a plain first-order sweep into the leaves
-     */
-    static List<Tensor> run(Tensor output, Tensor gradOutput, List<Node> targets, boolean retainGraph,
-                            boolean createGraph, BackwardObserver observer, ProductUpdate update) {
         if (!output.requiresGrad()) {
             throw new IllegalStateException("backward: the output does not require grad; no input of the computation "
                     + "had requiresGrad(true), or it was computed inside Autograd.noGrad()");
@@ -64,7 +55,6 @@ final class Engine {
         Map<Node, Tensor> adjoint = new HashMap<>();
         adjoint.put(root, seed);
         Map<Node, Tensor> captured = targets == null ? null : new IdentityHashMap<>();
-        Updating updating = update != null && targets == null && !retainGraph && !createGraph ? new Updating(update, order) : null;
 
         try (Autograd.Scope scope = Autograd.setGradEnabled(createGraph)) {
             for (Node node : order) {
@@ -76,13 +66,7 @@ final class Engine {
                     if (observer != null) observer.visit(node, g, new Tensor[0]);
                     continue;
                 }
-                Tensor[] grads;
-                node.updating = updating;
-                try {
-                    grads = node.applyRule(g);
-                } finally {
-                    node.updating = null;
-                }
+                Tensor[] grads = node.applyRule(g);
                 if (grads == null || grads.length != node.next.length) {
                     throw new IllegalStateException("the backward rule of '" + node.name() + "' returned "
                             + (grads == null ? "null" : grads.length + " gradients") + " for " + node.next.length + " inputs");
@@ -137,46 +121,6 @@ final class Engine {
             leaf.setGrad(current.add(g));
         } else {
             current.addInPlace(g);
-        }
-    }
-
-    /**
-     * A sweep that may apply gradient products to parameters in place. It allows it for a leaf only when nothing
-     * else in the sweep could see the change: exactly one edge leads to the leaf (so the product is its whole
-     * gradient, and the consumer's rule, which computes its other gradients first, is the last to read it), no other
-     * node saved a tensor that shares the leaf's memory (a detached view, say), and the leaf has no gradient yet.
-     */
-    static final class Updating {
-        private final ProductUpdate update;
-        private final Map<Node, Node> consumer = new IdentityHashMap<>();
-        private final Set<Node> severalEdges = Collections.newSetFromMap(new IdentityHashMap<>());
-        private final Map<Long, Node> savedBy = new HashMap<>();
-        private final Set<Long> savedBySeveral = new HashSet<>();
-
-        Updating(ProductUpdate update, List<Node> order) {
-            this.update = update;
-            for (Node n : order) {
-                for (Node m : n.next) {
-                    if (m != null && m.isLeaf() && consumer.putIfAbsent(m, n) != null) severalEdges.add(m);
-                }
-                Tensor[] saved = n.savedTensors();
-                if (saved == null) continue;
-                for (Tensor t : saved) {
-                    if (t == null) continue;
-                    long serial = Autograd.ACCESS.storageSerial(t);
-                    Node first = savedBy.putIfAbsent(serial, n);
-                    if (first != null && first != n) savedBySeveral.add(serial);
-                }
-            }
-        }
-
-        boolean apply(Node node, Node input, Tensor m1, Tensor m2) {
-            if (!input.isLeaf() || consumer.get(input) != node || severalEdges.contains(input)) return false;
-            Tensor leaf = input.variable;
-            long serial = Autograd.ACCESS.storageSerial(leaf);
-            Node saver = savedBy.get(serial);
-            if (leaf.grad() != null || (saver != null && saver != node) || savedBySeveral.contains(serial)) return false;
-            return update.apply(leaf, m1, m2);
         }
     }
 

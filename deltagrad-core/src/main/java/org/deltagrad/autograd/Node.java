@@ -39,8 +39,6 @@ public final class Node {
     private int[] savedVersions;
     private boolean released;
     final Tensor variable;
-    /** The sweep running this node's rule when it may apply gradient products in place (see applyGradientProduct). */
-    Engine.Updating updating;
 
     private Node(String name, Rule rule, Node[] next, int[][] inputShapes, DType[] inputDtypes,
                  int[] outputShape, Tensor[] saved, Tensor variable) {
@@ -139,19 +137,6 @@ public final class Node {
                     + savedVersions[i] + "). Modify a copy (copy()) instead, or modify it only after backward.");
         }
         return t;
-    }
-
-    /**
-     * For a rule whose gradient for input {@code i} is the matrix product {@code m1·m2} (2-D; transposed views are
-     * read as they are), e.g. linear's ∂W = gᵀ·x: when the sweep updates parameters as it goes
-     * ({@link org.deltagrad.optim.Optimizer#backward(Tensor)}) and input i is a parameter that this op alone uses,
-     * whose memory no other op saved, applies the product to it at once (plain SGD: one GEMM into the weights) and
-     * returns true; the rule then returns null for input i. Otherwise returns false, and the rule computes the
-     * gradient as usual. Compute every gradient that reads input i before calling this: it may change input i.
-     */
-    public boolean applyGradientProduct(int i, Tensor m1, Tensor m2) {
-        Engine.Updating u = updating;
-        return u != null && next[i] != null && u.apply(this, next[i], m1, m2);
     }
 
     /** The saved tensors as they are (null once released), for the sweep's bookkeeping. */

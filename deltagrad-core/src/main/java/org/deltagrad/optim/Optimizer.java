@@ -8,7 +8,6 @@ import java.util.Map;
 
 import org.deltagrad.Tensor;
 import org.deltagrad.autograd.Autograd;
-import org.deltagrad.autograd.Node;
 
 /**
  * Updates parameters from their accumulated gradients. Every update runs inside {@link Autograd#noGrad()}
@@ -32,49 +31,6 @@ public abstract class Optimizer {
         this.params = new ArrayList<>(params);
         for (int i = 0; i < params.size(); i++) index.putIfAbsent(params.get(i), i);
         this.lr = lr;
-    }
-
-    /**
-     * {@code loss.backward()} for a {@link #step()} that follows, letting this optimiser apply a gradient the moment
-     * the sweep computes it when that needs no optimiser state and the gradient is one matrix product: plain SGD adds
-     * a linear layer's ∂W = gᵀ·x straight into W with one GEMM (W ← W − lr·gᵀ·x, beta = 1), instead of writing ∂W,
-     * reading it back and W again, at batch 64 (784-100-10) ∂W₁ and its update took 95–110 µs that way and take 62–66 µs so. Such a parameter keeps no
-     * {@code grad()} and {@code step()} skips it; every other gradient is accumulated as usual. The result equals
-     * {@code loss.backward(); step()} up to rounding: the product is summed in a different order.
-     *
-     * <p>Only where nothing else can tell the difference (see {@link Node#applyGradientProduct}): a parameter that
-     * another op also uses, that already has a gradient, or whose memory another op saved, gets its gradient as
-     * usual. Call {@link #step()} next, before the parameters are used again; {@link #backwardAndStep} does both.
-     */
-    public final void backward(Tensor loss) {
-        if (!updatesFromProducts()) {
-            loss.backward();
-            return;
-        }
-        Autograd.backward(loss, (leaf, m1, m2) -> { // the sweep calls it with grad mode off
-            Integer i = index.get(leaf);
-            return i != null && updateFromProduct(i, leaf, m1, m2);
-        });
-    }
-
-    /** {@link #backward(Tensor)} then {@link #step()}: one training step's gradients and update. */
-    public final void backwardAndStep(Tensor loss) {
-        backward(loss);
-        step();
-    }
-
-    /**
-     * Applies the gradient {@code m1·m2} (matrices; possibly transposed views) of parameter {@code index} in place,
-     * as {@link #update} would, and returns true; or returns false (the default), and the gradient is stored for
-     * {@link #step()}. Called during a {@link #backward(Tensor)} sweep, with grad mode off.
-     */
-    protected boolean updateFromProduct(int index, Tensor param, Tensor m1, Tensor m2) {
-        return false;
-    }
-
-    /** Whether {@link #updateFromProduct} may accept anything; if not, {@link #backward(Tensor)} is a plain sweep. */
-    protected boolean updatesFromProducts() {
-        return false;
     }
 
     /** One update of every parameter that has a gradient. */

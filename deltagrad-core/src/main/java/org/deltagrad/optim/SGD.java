@@ -43,23 +43,6 @@ public final class SGD extends Optimizer {
         this.velocity = new Tensor[params.size()];
     }
 
-    /**
-     * Without momentum the update needs no state, so a gradient that is a product is added straight into p:
-     * p ← (1 − lr·wd)·p − lr·(m1·m2), one GEMM (beta = 1 − lr·wd, alpha = −lr).
-     */
-    @Override
-    protected boolean updatesFromProducts() {
-        return momentum == 0;
-    }
-
-    @Override
-    protected boolean updateFromProduct(int i, Tensor p, Tensor m1, Tensor m2) {
-        if (!p.isContiguous() || m1.dtype() != p.dtype() || m2.dtype() != p.dtype()) return false; // momentum: see above
-        double lr = learningRate();
-        p.addmmInPlace(m1, m2, 1 - lr * weightDecay, -lr);
-        return true;
-    }
-
     @Override
     protected void update(int i, Tensor p, Tensor grad) {
         Tensor g = grad.contiguous();

@@ -109,9 +109,7 @@ public final class Trainer {
                                 + lr + ")" + (config.clipNorm == 0 ? " or --clip-norm 1" : ""));
                     }
                     long t1 = System.nanoTime();
-                    // Clipping needs every gradient before any update; otherwise plain SGD adds the weight gradients
-                    // into the weights as the sweep computes them (Optimizer.backward).
-                    if (config.clipNorm > 0) loss.backward(); else optimizer.backward(loss);
+                    loss.backward();
                     long t2 = System.nanoTime();
                     if (config.clipNorm > 0) GradClip.clipGradNorm(model.parameters(), config.clipNorm);
                     optimizer.step();
