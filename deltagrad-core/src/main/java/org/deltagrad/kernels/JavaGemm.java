@@ -18,11 +18,11 @@ package org.deltagrad.kernels;
  * JVM has the incubating Vector API module; the kernels above remain the fallback and the float64 path.
  *
  * <p>Determinism: every element of C is computed by the same sequence of roundings whatever the
- * thread count: the orientation and k blocking depend only on the shape, and threads split C (rows,
- * or columns when it has few rows), never k.
+ * thread count: the orientation, k blocking and pieces of C (rows, or columns when it has few rows; never
+ * k) depend only on the shape, and threads only share out the pieces.
  */
 public final class JavaGemm implements GemmBackend {
-    /** Below this many flops (2mnk) one thread is faster than waking the pool. */
+    /** Below this many flops (2mnk) one piece is faster than waking the pool. */
     static final double PARALLEL_FLOPS = 8e6;
     static final int KC = 256;
     static final int NC = 512;
@@ -88,50 +88,57 @@ public final class JavaGemm implements GemmBackend {
         }
     }
 
-    /** Computes the m×n product P (C itself, or Cᵀ when transC) on one thread or split across the pool. */
+    /** Computes the m×n product P (C itself, or Cᵀ when transC) in the pieces that {@link #split} chooses. */
     private static void sgemm(boolean vector, boolean transA, boolean transB, boolean transC, int m, int n, int k,
                               float alpha, float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                               float beta, float[] c, int cOff, int ldc) {
-        if (2.0 * m * n * k < PARALLEL_FLOPS || Parallel.threads() == 1) {
-            sblock(vector, transA, transB, transC, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc,
-                    0, m, 0, n);
-        } else if (splitRows(m, n)) {
-            int mr = vector ? VectorSgemm.MR : MR;
-            Parallel.forRange((m + mr - 1) / mr, 1, (g0, g1) -> sblock(vector, transA, transB, transC, k,
-                    alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, g0 * mr, Math.min(m, g1 * mr), 0, n));
-        } else {
-            int nr = vector ? VectorSgemm.NR : NR;
-            Parallel.forRange((n + nr - 1) / nr, 1, (g0, g1) -> sblock(vector, transA, transB, transC, k,
-                    alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, 0, m, g0 * nr, Math.min(n, g1 * nr)));
-        }
-    }
-
-    private static void sblock(boolean vector, boolean transA, boolean transB, boolean transC, int k, float alpha,
-                               float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
-                               float beta, float[] c, int cOff, int ldc, int i0, int i1, int j0, int j1) {
-        if (vector) {
-            VectorSgemm.block(transA, transB, transC, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc,
-                    i0, i1, j0, j1);
-        } else {
-            SgemmKernel.block(transA, transB, transC, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc,
-                    i0, i1, j0, j1);
-        }
+        split(m, n, k, vector ? VectorSgemm.MR : MR, vector ? VectorSgemm.NR : NR, (i0, i1, j0, j1) -> {
+            if (vector) {
+                VectorSgemm.block(transA, transB, transC, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc,
+                        i0, i1, j0, j1);
+            } else {
+                SgemmKernel.block(transA, transB, transC, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc,
+                        i0, i1, j0, j1);
+            }
+        });
     }
 
     private static void dgemm(boolean transA, boolean transB, boolean transC, int m, int n, int k, double alpha,
                               double[] a, int aOff, int lda, double[] b, int bOff, int ldb,
                               double beta, double[] c, int cOff, int ldc) {
-        if (2.0 * m * n * k < PARALLEL_FLOPS || Parallel.threads() == 1) {
-            DgemmKernel.block(transA, transB, transC, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc,
-                    0, m, 0, n);
-        } else if (splitRows(m, n)) {
-            Parallel.forRange((m + MR - 1) / MR, 1, (g0, g1) -> DgemmKernel.block(transA, transB, transC, k,
-                    alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, g0 * MR, Math.min(m, g1 * MR), 0, n));
-        } else {
-            Parallel.forRange((n + NR - 1) / NR, 1, (g0, g1) -> DgemmKernel.block(transA, transB, transC, k,
-                    alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, 0, m, g0 * NR, Math.min(n, g1 * NR)));
-        }
+        split(m, n, k, MR, NR, (i0, i1, j0, j1) -> DgemmKernel.block(transA, transB, transC, k, alpha,
+                a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, i0, i1, j0, j1));
     }
+
+    /** Rows [i0, i1) × columns [j0, j1) of the product. */
+    private interface Block {
+        void run(int i0, int i1, int j0, int j1);
+    }
+
+    /**
+     * Cuts the m×n product into pieces fixed by the shape alone (whole groups of mr rows or nr columns), which the
+     * pool shares out and one thread runs in order: an even number, so that two threads get equal shares, the
+     * fewest such that each piece is at most 2^28 FLOPs (each piece packs the shared operand again).
+     */
+    private static void split(int m, int n, int k, int mr, int nr, Block block) {
+        double flops = 2.0 * m * n * k;
+        boolean rows = splitRows(m, n);
+        int unit = rows ? mr : nr, groups = ((rows ? m : n) + unit - 1) / unit;
+        int count = flops < PARALLEL_FLOPS ? 1
+                : Math.min(Math.min(MAX_PIECES, groups), (int) (2 * Math.ceil(flops / PIECE_PAIR_FLOPS))) & ~1;
+        if (count < 2) {
+            block.run(0, m, 0, n);
+            return;
+        }
+        Parallel.forEachPiece(count, q -> {
+            int from = groups * q / count * unit, to = Math.min(rows ? m : n, groups * (q + 1) / count * unit);
+            if (rows) block.run(from, to, 0, n); else block.run(0, m, from, to);
+        });
+    }
+
+    /** Two pieces per this many FLOPs of a product ({@link #split}). */
+    static final double PIECE_PAIR_FLOPS = 0x1p29;
+    static final int MAX_PIECES = 16;
 
     /** Vectorise along the longer side of C, as long as the shorter one fills less than a column block. */
     static boolean transposeOutput(int m, int n) {
@@ -139,12 +146,11 @@ public final class JavaGemm implements GemmBackend {
     }
 
     /**
-     * How threads share the product: by columns while that leaves each a long row (then only the
-     * small A panel is packed twice), else by row groups (each thread packs all of B, so rows stay long).
+     * How pieces share the product: by columns while that leaves each a long row (then only the
+     * small A panel is packed twice), else by row groups (each piece packs all of B, so rows stay long).
      */
     private static boolean splitRows(int m, int n) {
-        int t = Parallel.threads();
-        return n < 256 * t && (m >= 4 * MR * t || m / MR >= n / NR);
+        return n < 512 && (m >= 8 * MR || m / MR >= n / NR);
     }
 
     /** Depth of each k slice: at most KC, balanced so the last slice is not a sliver, and even. */

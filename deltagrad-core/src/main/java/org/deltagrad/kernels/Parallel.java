@@ -14,6 +14,10 @@ import java.util.function.IntConsumer;
  *
  * <p>The calling thread always takes part and can finish every chunk alone, so a busy or shrinking
  * pool only costs speed, never a deadlock; a call made from inside a worker runs sequentially.
+ *
+ * <p>The thread count is the process default ({@link #setThreads}) unless the calling thread opened a
+ * {@link #withThreads} scope: that limit holds for its own calls only (and for the workers while they run its
+ * chunks), so concurrent callers with their own counts do not change each other's.
  */
 public final class Parallel {
     /** The body of a parallel loop: handles indices {@code [from, to)}. */
@@ -29,16 +33,33 @@ public final class Parallel {
     private static final long BUSY_NANOS = 1000L * Long.getLong("deltagrad.busyMicros", 50L);
     private static volatile int threads = initialThreads();
     private static volatile Pool pool;
+    /** The innermost open {@link Scope} of each thread, if any. */
+    private static final ThreadLocal<Scope> SCOPE = new ThreadLocal<>();
 
     private Parallel() {
     }
 
-    /** The number of threads (workers plus the caller) that parallel kernels use. */
+    /**
+     * The number of threads (workers plus the caller) that parallel kernels use for the calling thread: its
+     * innermost {@link #withThreads} scope's, else the process default. On a worker running a caller's chunk, the
+     * caller's count, so that code deciding by it decides the same whoever runs the chunk.
+     */
     public static int threads() {
+        Thread t = Thread.currentThread();
+        if (t instanceof Worker) {
+            Job job = ((Worker) t).current;
+            return job != null ? job.threads : threads;
+        }
+        Scope s = SCOPE.get();
+        return s != null ? s.threads : threads;
+    }
+
+    /** The process default thread count, which {@link #withThreads} scopes do not change. */
+    public static int defaultThreads() {
         return threads;
     }
 
-    /** Sets the thread count (at least 1); later calls use a pool of {@code n - 1} workers. */
+    /** Sets the process default thread count (at least 1); later calls use a pool of {@code n - 1} workers. */
     public static void setThreads(int n) {
         if (n < 1) throw new IllegalArgumentException("threads must be >= 1, got " + n);
         synchronized (LOCK) {
@@ -50,20 +71,81 @@ public final class Parallel {
     }
 
     /**
+     * Limits the calling thread's parallel kernels to {@code n} threads (at least 1) until the returned scope is
+     * closed, without touching the process default or any other thread: {@code try (Parallel.Scope s =
+     * Parallel.withThreads(2)) {...}}. Scopes nest; close them in reverse order, on the thread that opened them.
+     */
+    public static Scope withThreads(int n) {
+        if (n < 1) throw new IllegalArgumentException("threads must be >= 1, got " + n);
+        Scope s = new Scope(n, SCOPE.get());
+        SCOPE.set(s);
+        return s;
+    }
+
+    /** A thread count for the calling thread, from {@link #withThreads} until {@link #close()}. */
+    public static final class Scope implements AutoCloseable {
+        private final int threads;
+        private final Scope outer;
+        private final Thread owner = Thread.currentThread();
+        private boolean closed;
+
+        private Scope(int threads, Scope outer) {
+            this.threads = threads;
+            this.outer = outer;
+        }
+
+        /** This scope's thread count. */
+        public int threads() {
+            return threads;
+        }
+
+        /** Restores the thread count that held when the scope was opened; a second close does nothing. */
+        @Override
+        public void close() {
+            if (closed) return;
+            if (Thread.currentThread() != owner) {
+                throw new IllegalStateException("Parallel.Scope closed on " + Thread.currentThread().getName()
+                        + ", opened on " + owner.getName());
+            }
+            if (SCOPE.get() != this) throw new IllegalStateException("Parallel.Scope closed out of order (an inner scope is open)");
+            closed = true;
+            if (outer == null) SCOPE.remove(); else SCOPE.set(outer);
+        }
+    }
+
+    /**
      * Runs {@code body} over {@code [0, n)} split into at most {@link #threads()} contiguous chunks of
-     * at least {@code grain} indices each. The split depends only on {@code n}, {@code grain} and the
-     * thread count; returns when every chunk is done and rethrows the first failure.
+     * at least {@code grain} indices each. The split depends on {@code n}, {@code grain} and the thread
+     * count: bodies whose results depend on where a chunk starts must use {@link #forEachPiece} instead.
+     * Returns when every chunk is done and rethrows the first failure.
      */
     public static void forRange(int n, int grain, IntRangeBody body) {
         if (n <= 0) return;
-        int chunks = Math.min(threads, Math.max(1, n / Math.max(1, grain)));
+        int chunks = Math.min(threads(), Math.max(1, n / Math.max(1, grain)));
         if (chunks == 1 || Thread.currentThread() instanceof Worker) {
             body.run(0, n);
             return;
         }
-        Job job = new Job(n, chunks, body);
-        Pool p = pool();
-        for (int i = 1; i < chunks; i++) {
+        // Fixed boundaries: chunk c is the same range whoever runs it.
+        forEachPiece(chunks, c -> body.run((int) ((long) n * c / chunks), (int) ((long) n * (c + 1) / chunks)));
+    }
+
+    /**
+     * Runs {@code piece.accept(0 .. pieces-1)}, each piece whole on one thread: on up to {@link #threads()} threads,
+     * which claim pieces one at a time, or in order on the calling thread alone. The pieces are the caller's (e.g.
+     * fixed by a product's shape), so what each computes does not depend on the thread count. Returns when every
+     * piece is done and rethrows the first failure.
+     */
+    public static void forEachPiece(int pieces, IntConsumer piece) {
+        if (pieces <= 0) return;
+        int helpers = Math.min(threads(), pieces) - 1;
+        if (helpers == 0 || Thread.currentThread() instanceof Worker) {
+            for (int i = 0; i < pieces; i++) piece.accept(i);
+            return;
+        }
+        Job job = new Job(pieces, piece, threads());
+        Pool p = pool(helpers);
+        for (int i = 0; i < helpers; i++) {
             if (!p.queue.offer(job)) break; // queue full: the caller does the rest itself
         }
         p.posted++;
@@ -79,8 +161,8 @@ public final class Parallel {
      */
     public static Background background(int pieces, IntConsumer piece) {
         Background b = new Background(pieces, piece);
-        if (threads > 1 && pieces > 0) {
-            Pool p = pool();
+        if (threads() > 1 && pieces > 0) {
+            Pool p = pool(1);
             p.background = b;
             p.posted++;
             p.queue.offer(WAKE); // a parked worker wakes up and finds the pieces
@@ -129,13 +211,18 @@ public final class Parallel {
     }
 
     /** A job with nothing to do: posted to wake a parked worker for background work. */
-    private static final Job WAKE = new Job(0, 0, (from, to) -> { });
+    private static final Job WAKE = new Job(0, i -> { }, 1);
 
-    private static Pool pool() {
+    /**
+     * The pool, with at least {@code helpers} workers: as many as the process default asks for, more when a scope
+     * asks for more (they stay until the next {@link #setThreads}).
+     */
+    private static Pool pool(int helpers) {
         Pool p = pool;
-        if (p != null) return p;
+        if (p != null && p.size >= helpers) return p;
         synchronized (LOCK) {
-            if (pool == null) pool = new Pool(threads - 1);
+            if (pool == null) pool = new Pool();
+            pool.grow(Math.max(helpers, threads - 1));
             return pool;
         }
     }
@@ -155,28 +242,28 @@ public final class Parallel {
         return Runtime.getRuntime().availableProcessors();
     }
 
-    /** One forRange call: chunks are claimed with an atomic counter by the caller and any helpers. */
+    /** One forEachPiece call: pieces are claimed with an atomic counter by the caller and any helpers. */
     private static final class Job {
-        final int n;
         final int chunks;
-        final IntRangeBody body;
+        final IntConsumer body;
+        /** The caller's thread count, which {@link #threads()} reports on a worker running this job. */
+        final int threads;
         final Thread caller = Thread.currentThread();
         final AtomicInteger next = new AtomicInteger();
         final AtomicInteger done = new AtomicInteger();
         final AtomicReference<Throwable> failure = new AtomicReference<>();
 
-        Job(int n, int chunks, IntRangeBody body) {
-            this.n = n;
+        Job(int chunks, IntConsumer body, int threads) {
             this.chunks = chunks;
             this.body = body;
+            this.threads = threads;
         }
 
         void work() {
             int c;
             while ((c = next.getAndIncrement()) < chunks) {
                 try {
-                    // Fixed boundaries: chunk c is the same range whoever runs it.
-                    body.run((int) ((long) n * c / chunks), (int) ((long) n * (c + 1) / chunks));
+                    body.accept(c);
                 } catch (Throwable t) {
                     failure.compareAndSet(null, t);
                 }
@@ -205,6 +292,8 @@ public final class Parallel {
     private static final class Worker extends Thread {
         private final BlockingQueue<Job> queue;
         private final Pool pool;
+        /** The job whose chunks this worker runs now, if any. */
+        volatile Job current;
 
         Worker(Pool pool, int index) {
             super("deltagrad-worker-" + index);
@@ -216,7 +305,15 @@ public final class Parallel {
         @Override
         public void run() {
             try {
-                while (!isInterrupted()) nextJob().work();
+                while (!isInterrupted()) {
+                    Job job = nextJob();
+                    current = job;
+                    try {
+                        job.work();
+                    } finally {
+                        current = null;
+                    }
+                }
             } catch (InterruptedException e) {
                 // shut down by setThreads
             }
@@ -256,20 +353,26 @@ public final class Parallel {
 
     private static final class Pool {
         final BlockingQueue<Job> queue = new ArrayBlockingQueue<>(1024);
-        final Worker[] workers;
+        /** Its workers; only added to (under LOCK) until shutdown. */
+        final java.util.List<Worker> workers = new java.util.ArrayList<>();
+        /** How many workers it has: read without the lock to skip growing. */
+        volatile int size;
         /** Bumped after each post, so that spinning workers notice work without touching the queue. */
         volatile long posted;
         /** Work for idle workers, see {@link Parallel#background}. */
         volatile Background background;
 
-        Pool(int size) {
-            workers = new Worker[size];
-            for (int i = 0; i < size; i++) {
-                workers[i] = new Worker(this, i + 1);
-                workers[i].start();
+        /** Starts workers until there are {@code n}; called under LOCK. */
+        void grow(int n) {
+            while (workers.size() < n) {
+                Worker w = new Worker(this, workers.size() + 1);
+                workers.add(w);
+                w.start();
             }
+            size = workers.size();
         }
 
+        /** Called under LOCK. */
         void shutdown() {
             for (Worker w : workers) w.interrupt();
         }

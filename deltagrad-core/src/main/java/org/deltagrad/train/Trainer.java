@@ -29,7 +29,7 @@ import org.deltagrad.optim.SGD;
 /**
  * Mini-batch training of a multilayer perceptron: for each batch, forward, loss, one backward sweep, one
  * optimiser step; after each epoch, test accuracy (and, if asked, the per-layer learning-slowdown diagnostics).
- * Same configuration and seed, same thread count: the same numbers, bit for bit.
+ * Same configuration and seed: the same numbers, bit for bit, on any thread count.
  */
 public final class Trainer {
 
@@ -55,15 +55,14 @@ public final class Trainer {
         this.config = config.validate();
     }
 
-    /** Trains on {@code data}; the kernels use {@code config.threads} threads meanwhile (0: leave as is). */
+    /**
+     * Trains on {@code data}; this call's kernels use {@code config.threads} threads (0: the caller's count), through a
+     * {@link Parallel#withThreads} scope, so that concurrent fits with their own counts do not change each other's.
+     */
     public Result fit(Datasets.TrainTest data, Listener listener) {
-        int threadsBefore = Parallel.threads();
-        boolean setThreads = config.threads > 0 && config.threads != threadsBefore;
-        if (setThreads) Parallel.setThreads(config.threads);
-        try {
+        if (config.threads <= 0) return run(data, listener);
+        try (Parallel.Scope threads = Parallel.withThreads(config.threads)) {
             return run(data, listener);
-        } finally {
-            if (setThreads) Parallel.setThreads(threadsBefore);
         }
     }
 

@@ -124,4 +124,84 @@ class ParallelTest {
         assertEquals("piece 5 failed", e.getMessage());
         Parallel.background(0, i -> { }).join(); // nothing to do
     }
+
+    @Test
+    void piecesRunOnceEachAndInOrderOnOneThread() {
+        for (int threads : new int[] {1, 2, 3}) {
+            Parallel.setThreads(threads);
+            for (int pieces : new int[] {1, 2, 5, 64}) {
+                AtomicIntegerArray hits = new AtomicIntegerArray(pieces);
+                java.util.List<Integer> order = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+                Parallel.forEachPiece(pieces, q -> {
+                    hits.incrementAndGet(q);
+                    order.add(q);
+                });
+                for (int q = 0; q < pieces; q++) assertEquals(1, hits.get(q), "piece " + q + " of " + pieces);
+                if (threads == 1) {
+                    for (int q = 0; q < pieces; q++) assertEquals(q, order.get(q), "one thread runs the pieces in order");
+                }
+            }
+        }
+    }
+
+    @Test
+    void aScopeSetsTheCountForItsOwnThreadOnlyAndRestoresIt() throws Exception {
+        Parallel.setThreads(2);
+        try (Parallel.Scope outer = Parallel.withThreads(1)) {
+            assertEquals(1, Parallel.threads());
+            assertEquals(2, Parallel.defaultThreads());
+            try (Parallel.Scope inner = Parallel.withThreads(5)) {
+                assertEquals(5, inner.threads());
+                assertEquals(5, Parallel.threads());
+                int[] elsewhere = new int[1];
+                Thread other = new Thread(() -> elsewhere[0] = Parallel.threads());
+                other.start();
+                other.join();
+                assertEquals(2, elsewhere[0], "another thread keeps the process default");
+                assertThrows(IllegalStateException.class, outer::close, "closing the outer scope first");
+            }
+            assertEquals(1, Parallel.threads());
+        }
+        assertEquals(2, Parallel.threads());
+        assertThrows(IllegalArgumentException.class, () -> Parallel.withThreads(0));
+    }
+
+    @Test
+    void workersReportTheCallersScopedCount() {
+        Parallel.setThreads(2);
+        java.util.Set<Integer> seen = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        java.util.Set<Thread> runners = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        try (Parallel.Scope s = Parallel.withThreads(3)) {
+            for (int round = 0; round < 200 && runners.size() < 2; round++) {
+                Parallel.forEachPiece(3, q -> {
+                    seen.add(Parallel.threads());
+                    runners.add(Thread.currentThread());
+                    long until = System.nanoTime() + 200_000; // time for the workers to take the other pieces
+                    while (System.nanoTime() < until) Thread.onSpinWait();
+                });
+            }
+        }
+        assertTrue(runners.size() >= 2, "no worker took a piece in 200 rounds");
+        assertEquals(java.util.Set.of(3), seen);
+    }
+
+    @Test
+    void aScopeLargerThanTheDefaultGetsItsThreads() throws Exception {
+        Parallel.setThreads(1);
+        // Three pieces that each wait for all three to have started: they finish only if three threads run them.
+        CountDownLatch started = new CountDownLatch(3);
+        AtomicBoolean timedOut = new AtomicBoolean();
+        try (Parallel.Scope s = Parallel.withThreads(3)) {
+            Parallel.forEachPiece(3, q -> {
+                started.countDown();
+                try {
+                    if (!started.await(10, TimeUnit.SECONDS)) timedOut.set(true);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+        }
+        assertFalse(timedOut.get(), "fewer than three threads ran the scope's pieces");
+        assertEquals(1, Parallel.threads());
+    }
 }

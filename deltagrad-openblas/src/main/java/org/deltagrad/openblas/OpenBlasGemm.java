@@ -22,8 +22,8 @@ import org.deltagrad.kernels.Parallel;
  * compact (leading dimension = width), so only the used parts travel. At batch 64 the copies cost about a fifth
  * of each first-layer product.
  *
- * <p>OpenBLAS runs {@link Parallel#threads()} threads, re-synced on each call, so that it and our own
- * pool never oversubscribe the machine. Construction throws {@link UnsatisfiedLinkError} when the
+ * <p>OpenBLAS itself runs single-threaded: a large product is cut into pieces fixed by its shape, which our pool
+ * shares out ({@link #pieces}), so that the bits do not depend on the thread count. Construction throws {@link UnsatisfiedLinkError} when the
  * natives do not load, which makes {@link org.deltagrad.kernels.Gemm} fall back to pure Java.
  */
 public final class OpenBlasGemm implements GemmBackend {
@@ -38,7 +38,7 @@ public final class OpenBlasGemm implements GemmBackend {
     @Override
     public String name() {
         int t = Parallel.threads();
-        return OPENBLAS_VERSION.trim() + " (" + t + (t == 1 ? " thread" : " threads, one OpenBLAS call each") + ", "
+        return OPENBLAS_VERSION.trim() + " (" + t + (t == 1 ? " thread" : " threads") + ", one OpenBLAS call per piece, "
                 + (InPlaceBlas.AVAILABLE ? "tensors read in place" : "operands copied off-heap: " + InPlaceBlas.UNAVAILABLE_BECAUSE)
                 + (SMALL_PIECES ? ", " + (InPlaceBlas.CORE_NAME != null ? InPlaceBlas.CORE_NAME + " " : "") + "small-matrix kernels" : "")
                 + ")";
@@ -49,7 +49,8 @@ public final class OpenBlasGemm implements GemmBackend {
                       float alpha, float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                       float beta, float[] c, int cOff, int ldc) {
         if (m == 0 || n == 0) return;
-        split(m, n, k, SMALL_PIECES ? smallPieces(transA, transB, m, n, k) : 0, (splitRows, from, to) -> {
+        int small = SMALL_PIECES ? smallPieces(transA, transB, m, n, k) : 0;
+        split(m, n, k, small != 0 ? small : pieces(m, n, k), small == 0, (splitRows, from, to) -> {
             if (splitRows) {
                 sgemm1(transA, transB, to - from, n, k, alpha, a, aOff + from * (transA ? 1 : lda), lda, b, bOff, ldb,
                         beta, c, cOff + from * ldc, ldc);
@@ -65,7 +66,7 @@ public final class OpenBlasGemm implements GemmBackend {
                       double alpha, double[] a, int aOff, int lda, double[] b, int bOff, int ldb,
                       double beta, double[] c, int cOff, int ldc) {
         if (m == 0 || n == 0) return;
-        split(m, n, k, 0, (splitRows, from, to) -> {
+        split(m, n, k, pieces(m, n, k), true, (splitRows, from, to) -> {
             if (splitRows) {
                 dgemm1(transA, transB, to - from, n, k, alpha, a, aOff + from * (transA ? 1 : lda), lda, b, bOff, ldb,
                         beta, c, cOff + from * ldc, ldc);
@@ -81,36 +82,60 @@ public final class OpenBlasGemm implements GemmBackend {
     }
 
     /**
-     * Large products are cut into blocks of C's rows (or columns, when C is wider than tall) that our own pool
-     * runs as single-threaded OpenBLAS calls, each with its own buffers: measured here, that uses two cores
-     * better than OpenBLAS's threads, which lost time at every MLP size. Each element of C is computed by
-     * the same single-threaded call sequence whatever the split, and the split depends only on the shape and
-     * the thread count.
+     * Runs the pieces of C that {@link #pieces} chose, each as one single-threaded OpenBLAS call: our pool shares
+     * them out (measured here, that uses two cores better than OpenBLAS's threads, which lost time at every MLP
+     * size); one thread runs the same pieces in order. OpenBLAS picks its kernels and blocking by the shape of each
+     * call, so the pieces, and with them the bits, must not depend on how many threads run them. {@code aligned}:
+     * column pieces start on whole SIMD-wide groups (OpenBLAS's M unroll); small-kernel pieces keep exact shares.
      */
-    private static void split(int m, int n, int k, int smallPieces, Part part) {
-        int threads = Parallel.threads();
-        boolean parallel = threads > 1 && 2.0 * m * n * k >= SPLIT_FLOPS;
-        if (smallPieces != 0) {
-            // Pieces of C that OpenBLAS's small kernels take: a large product's are shared out among the caller and the
-            // pool's workers (each runs a contiguous run of them). Their number depends only on the shape.
-            boolean rows = smallPieces > 0;
-            int pieces = Math.abs(smallPieces), extent = rows ? m : n;
-            Parallel.IntRangeBody run = (from, to) -> {
-                for (int q = from; q < to; q++) {
-                    part.run(rows, (int) ((long) extent * q / pieces), (int) ((long) extent * (q + 1) / pieces));
-                }
-            };
-            if (parallel) Parallel.forRange(pieces, 1, run); else run.run(0, pieces);
-            return;
-        }
-        if (!parallel) {
+    private static void split(int m, int n, int k, int pieces, boolean aligned, Part part) {
+        if (pieces == 1) {
             part.run(true, 0, m);
             return;
         }
+        boolean rows = pieces > 0;
+        int count = Math.abs(pieces), extent = rows ? m : n;
+        int align = rows || !aligned ? 1 : COLUMN_ALIGN;
+        java.util.function.IntConsumer piece = q -> part.run(rows, bound(extent, count, q, align), bound(extent, count, q + 1, align));
+        if (2.0 * m * n * k < SPLIT_FLOPS) {
+            for (int q = 0; q < count; q++) piece.accept(q); // too small to be worth waking the pool
+        } else {
+            Parallel.forEachPiece(count, piece);
+        }
+    }
+
+    /** Where piece q of count starts along an extent: an even share, rounded down to a multiple of align. */
+    static int bound(int extent, int count, int q, int align) {
+        if (q >= count) return extent;
+        return (int) ((long) extent * q / count) / align * align;
+    }
+
+    /**
+     * How a product is cut into OpenBLAS calls, from its shape alone: the number of pieces of C's rows (positive) or
+     * columns (negative), 1 for one call (when {@link #smallPieces} has not cut it already). Products from
+     * {@link #SPLIT_FLOPS} on are cut across the longer side of C (so that each call repacks the smaller operand)
+     * into the fewest pieces that are an even number, so that two threads get equal shares, and small enough for one
+     * in-place call each ({@link #inPlace}): two up to a 1024×256×784 product, more for larger ones.
+     */
+    static int pieces(int m, int n, int k) {
+        double flops = 2.0 * m * n * k;
+        if (flops < SPLIT_FLOPS) return 1;
         boolean rows = m >= n;
         int extent = rows ? m : n;
-        Parallel.forRange(extent, Math.max(rows ? 1 : 16, extent / threads), (from, to) -> part.run(rows, from, to));
+        int count = (int) Math.min(MAX_PIECES, 2 * Math.ceil(flops / (2 * IN_PLACE_MAX_FLOPS)));
+        count = Math.min(count, extent / (rows ? MIN_PIECE_ROWS : COLUMN_ALIGN)) & ~1;
+        if (count < 2) return 1;
+        return rows ? count : -count;
     }
+
+    /** Products below this many FLOPs are one call; larger ones are cut in pieces. */
+    static final double SPLIT_FLOPS = 2e6;
+    /** At most this many pieces of a large product (each one call that repacks the shared operand). */
+    static final int MAX_PIECES = 16;
+    /** Row pieces are at least this many rows (OpenBLAS's narrowest N unroll). */
+    static final int MIN_PIECE_ROWS = 4;
+    /** Column pieces are multiples of this many columns: 16 floats fill one AVX-512 register. */
+    static final int COLUMN_ALIGN = 16;
 
     /**
      * Whether to cut float32 products into pieces for OpenBLAS's small-matrix kernels ({@link #smallPieces}): on the
@@ -219,9 +244,6 @@ public final class OpenBlasGemm implements GemmBackend {
     }
 
     private static final double IN_PLACE_MAX_FLOPS = 0x1p28;
-
-    /** Products below this many FLOPs run on the calling thread alone. */
-    static final double SPLIT_FLOPS = Double.parseDouble(System.getProperty("deltagrad.openblas.splitFlops", "2e6"));
 
     /**
      * Copies a rows×cols matrix with stride ld into the (grown) buffer, compactly, in as few JNI calls as possible:

@@ -54,7 +54,7 @@ class InPlaceBlasTest {
     }
 
     /** bin/java of the newest JDK 22+ under /usr/lib/jvm, judged by each one's release file. */
-    private static Optional<Path> newestJdk22() throws IOException {
+    static Optional<Path> newestJdk22() throws IOException {
         Path jvms = Path.of("/usr/lib/jvm");
         if (!Files.isDirectory(jvms)) return Optional.empty();
         try (Stream<Path> homes = Files.list(jvms)) {

@@ -121,18 +121,37 @@ class OpenBlasGemmTest {
         }
     }
 
-    /** Not promised by OpenBLAS, but true of its GEMM (threads split M and N): keep it that way. */
+    /**
+     * OpenBLAS's bits depend on the shape of each call, so products are cut into pieces by shape alone. On this
+     * machine's target only; {@link ThreadCountDeterminismTest} checks every target OpenBLAS may pick.
+     */
     @Test
     void resultsDoNotDependOnThreadCount() {
         GemmCase g = new GemmCase(true, false, 300, 257, 301, 1, 0.5);
-        float[] reference = null;
-        for (int threads : new int[] {1, 2}) {
-            Parallel.setThreads(threads);
-            float[] a = toFloat(g.randomA(3)), b = toFloat(g.randomB(3)), c = toFloat(g.initialC(3));
-            Gemm.sgemm(g.transA(), g.transB(), g.m(), g.n(), g.k(), 1f, a, GemmCase.OFF, g.lda(),
-                    b, GemmCase.OFF, g.ldb(), 0.5f, c, GemmCase.OFF, g.ldc());
-            if (reference == null) reference = c; else assertArrayEquals(reference, c);
+        float[] a = toFloat(g.randomA(3)), b = toFloat(g.randomB(3)), c0 = toFloat(g.initialC(3)), reference = null;
+        for (int threads : new int[] {1, 2, 3}) {
+            float[] c = c0.clone();
+            try (Parallel.Scope s = Parallel.withThreads(threads)) {
+                Gemm.sgemm(g.transA(), g.transB(), g.m(), g.n(), g.k(), 1f, a, GemmCase.OFF, g.lda(),
+                        b, GemmCase.OFF, g.ldb(), 0.5f, c, GemmCase.OFF, g.ldc());
+            }
+            if (reference == null) reference = c; else assertArrayEquals(reference, c, threads + " threads");
         }
+    }
+
+    @Test
+    void productsAreCutByShapeIntoAnEvenNumberOfPieces() {
+        assertEquals(1, OpenBlasGemm.pieces(64, 10, 100));        // below SPLIT_FLOPS: one call
+        assertEquals(-2, OpenBlasGemm.pieces(64, 100, 784));      // x·W1ᵀ at batch 64: C is wider than tall
+        assertEquals(2, OpenBlasGemm.pieces(100, 64, 784));
+        assertEquals(2, OpenBlasGemm.pieces(1024, 256, 784));     // 411 MFLOP: two pieces of at most 2^28
+        assertEquals(4, OpenBlasGemm.pieces(1024, 1024, 300));    // 629 MFLOP
+        assertEquals(16, OpenBlasGemm.pieces(4096, 4096, 4096));  // at most MAX_PIECES
+        assertEquals(1, OpenBlasGemm.pieces(6, 6, 40000));        // too narrow to cut
+        // Column pieces start on multiples of 16; rows are shared exactly.
+        assertEquals(48, OpenBlasGemm.bound(100, 2, 1, OpenBlasGemm.COLUMN_ALIGN));
+        assertEquals(100, OpenBlasGemm.bound(100, 2, 2, OpenBlasGemm.COLUMN_ALIGN));
+        assertEquals(341, OpenBlasGemm.bound(1024, 3, 1, 1));
     }
 
     private static float[] toFloat(double[] x) {
