@@ -11,9 +11,11 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.HexFormat;
+import java.util.Locale;
 import java.util.zip.GZIPInputStream;
 import java.util.zip.GZIPOutputStream;
 import org.deltagrad.io.AtomicFiles;
+import org.deltagrad.io.HeapLimit;
 
 /**
  * The IDX format of MNIST and Fashion-MNIST: a magic number {@code 00 00 <type> <rank>}, the
@@ -28,12 +30,13 @@ public final class Idx {
     /** Reads a whole IDX file, checking it is complete and has nothing after the data. */
     public static IdxArray read(Path file) {
         try (InputStream raw = new BufferedInputStream(Files.newInputStream(file), BUFFER)) {
+            long size = Files.isRegularFile(file) ? Files.size(file) : -1;
             raw.mark(2);
             boolean gzip = raw.read() == 0x1f && raw.read() == 0x8b;
             raw.reset();
-            if (!gzip) return parse(raw, file);
+            if (!gzip) return parse(raw, file, size < 0 ? null : new Bound(size, -1));
             try (InputStream in = new GZIPInputStream(raw, BUFFER)) {
-                return parse(in, file);
+                return parse(in, file, size < 0 ? null : new Bound(size * MAX_DEFLATE_RATIO, size));
             } catch (IOException e) {
                 // Plain files report short reads as truncation in parse(); an IOException from
                 // inside the inflater means the compressed stream itself is damaged or cut off.
@@ -46,7 +49,13 @@ public final class Idx {
         }
     }
 
-    private static IdxArray parse(InputStream in, Path file) throws IOException {
+    // Deflate codes at most 258 bytes in 2 bits: no gzip file inflates to more than 1032 times its size.
+    private static final long MAX_DEFLATE_RATIO = 1032;
+
+    /** The most bytes the stream can hold, header included; for gzip, inflated from {@code gzipBytes} (else -1). */
+    private record Bound(long bytes, long gzipBytes) {}
+
+    private static IdxArray parse(InputStream in, Path file, Bound bound) throws IOException {
         byte[] magic = in.readNBytes(4);
         if (magic.length < 4 || magic[0] != 0 || magic[1] != 0) {
             String gzNote = file.toString().endsWith(".gz") ? " (the name ends in .gz, but the content is not gzip either)" : "";
@@ -79,17 +88,26 @@ public final class Idx {
             }
         }
         int expected = (int) numel * type.byteSize();
-        byte[] data = in.readNBytes(expected);
-        if (data.length < expected) {
+        long headerBytes = 4 + 4L * rank;
+        if (bound != null && headerBytes + expected > bound.bytes) {
+            // Checked before allocating: a small file must not make us reserve gigabytes for data it cannot hold.
             throw new DataException(file + ": expected " + expected + " data bytes for shape " + Arrays.toString(shape)
-                    + ", file ends after " + data.length);
+                    + (bound.gzipBytes < 0 ? ", file ends after " + (bound.bytes - headerBytes)
+                    : ", but a gzip file of " + bound.gzipBytes + " bytes inflates to at most " + bound.bytes + " (truncated, or a wrong header)"));
+        }
+        byte[] data = HeapLimit.allocate(expected, () -> new byte[expected], why -> new DataException(file + ": shape "
+                + Arrays.toString(shape) + " of " + type.name().toLowerCase(Locale.ROOT) + " " + why));
+        int read = in.readNBytes(data, 0, expected);
+        if (read < expected) {
+            throw new DataException(file + ": expected " + expected + " data bytes for shape " + Arrays.toString(shape)
+                    + ", file ends after " + read);
         }
         long trailing = in.transferTo(OutputStream.nullOutputStream());
         if (trailing > 0) {
             throw new DataException(file + ": expected the file to end after " + expected + " data bytes for shape "
                     + Arrays.toString(shape) + ", found " + trailing + " more bytes (trailing garbage)");
         }
-        return new IdxArray(type, shape, data);
+        return new IdxArray(type, shape, data, file.toString());
     }
 
     /** Writes {@code array} as an IDX file, atomically; gzipped when the name ends in ".gz". */

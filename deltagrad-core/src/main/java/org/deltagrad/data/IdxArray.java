@@ -2,6 +2,8 @@ package org.deltagrad.data;
 
 import java.nio.ByteBuffer;
 import java.util.Arrays;
+import java.util.function.IntFunction;
+import org.deltagrad.io.HeapLimit;
 
 /**
  * The content of one IDX file: element type, shape, and the elements in row-major order. Elements
@@ -43,11 +45,17 @@ public final class IdxArray {
     private final Type type;
     private final int[] shape;
     private final ByteBuffer data; // big-endian, exactly numel × byteSize bytes
+    private final String source; // the file it was read from, for error messages
 
-    IdxArray(Type type, int[] shape, byte[] data) {
+    IdxArray(Type type, int[] shape, byte[] data, String source) {
         this.type = type;
         this.shape = shape.clone();
         this.data = ByteBuffer.wrap(data); // ByteBuffer's default order is big-endian, as in IDX
+        this.source = source;
+    }
+
+    IdxArray(Type type, int[] shape, byte[] data) {
+        this(type, shape, data, "IDX array");
     }
 
     /** An array of an integer type; each value must fit the type. */
@@ -123,22 +131,29 @@ public final class IdxArray {
         if (!type.isInteger()) {
             throw new IllegalStateException("IDX type " + type + " holds floating-point values; use toFloatArray or toDoubleArray");
         }
-        int[] out = new int[numel()];
+        int[] out = allocate(4, "ints", int[]::new);
         for (int i = 0; i < out.length; i++) out[i] = (int) get(i);
         return out;
     }
 
     /** The elements as floats (DOUBLE and large INT values are rounded). */
     public float[] toFloatArray() {
-        float[] out = new float[numel()];
+        float[] out = allocate(4, "floats", float[]::new);
         for (int i = 0; i < out.length; i++) out[i] = (float) get(i);
         return out;
     }
 
     public double[] toDoubleArray() {
-        double[] out = new double[numel()];
+        double[] out = allocate(8, "doubles", double[]::new);
         for (int i = 0; i < out.length; i++) out[i] = get(i);
         return out;
+    }
+
+    /** A numel()-element array of {@code elementBytes}-byte elements, or a DataException if the heap cannot hold it. */
+    private <T> T allocate(int elementBytes, String what, IntFunction<T> make) {
+        int n = numel();
+        return HeapLimit.allocate((long) n * elementBytes, () -> make.apply(n),
+                why -> new DataException(source + ": " + n + " values as " + what + " " + why));
     }
 
     private double get(int i) {

@@ -174,4 +174,57 @@ class IdxTest {
         assertFails(file("huge", HexFormat.of().parseHex("00000d02" + "7fffffff" + "7fffffff")), "more data than a Java array holds");
         assertFails(file("neg", HexFormat.of().parseHex("00000801" + "ffffffff")), "4294967295, too large");
     }
+
+    @Test
+    void gzipClaimingMoreThanItCanInflateToFailsBeforeAllocating() throws IOException {
+        // 2.7 million 28×28 images claimed by a 100-byte gzip file: no deflate stream inflates that far.
+        byte[] header = HexFormat.of().parseHex("00000803" + "002932e0" + "0000001c" + "0000001c");
+        Path f = file("claims.gz", gzip(Arrays.copyOf(header, header.length + 100)));
+        assertFails(f, "expected 2116800000 data bytes for shape [2700000, 28, 28], but a gzip file of "
+                + Files.size(f) + " bytes inflates to at most " + Files.size(f) * 1032 + " (truncated, or a wrong header)");
+    }
+
+    @Test
+    void gzipHoldingMoreThanTheHeapIsOneLine() throws Exception {
+        // 78 MB of zero pixels gzip to about 76 KB; a JVM with a 48 MB heap cannot hold them.
+        byte[] header = HexFormat.of().parseHex("00000803" + "000186a0" + "0000001c" + "0000001c");
+        Path f = file("bomb-idx3-ubyte.gz", gzip(Arrays.copyOf(header, header.length + 100_000 * 784)));
+        String out = runWithSmallHeap(f, "bytes");
+        assertTrue(out.startsWith("DataException: " + f + ": shape [100000, 28, 28] of ubyte needs 78.4 MB, more than the Java heap's maximum of "),
+                out);
+        assertTrue(out.contains("run java with a larger -Xmx") && out.lines().count() == 1, out);
+    }
+
+    @Test
+    void conversionBeyondTheHeapIsOneLine() throws Exception {
+        // 20 MB of bytes fit a 48 MB heap; as 80 MB of floats they do not.
+        byte[] header = HexFormat.of().parseHex("00000801" + "01312d00");
+        Path f = file("wide-idx1-ubyte.gz", gzip(Arrays.copyOf(header, header.length + 20_000_000)));
+        String out = runWithSmallHeap(f, "floats");
+        assertTrue(out.startsWith("DataException: " + f + ": 20000000 values as floats needs 80.0 MB, more than the "), out);
+        assertTrue(out.lines().count() == 1, out);
+    }
+
+    /** Runs {@link SmallHeap} in a JVM with a 48 MB heap and returns what it printed. */
+    private static String runWithSmallHeap(Path file, String what) throws Exception {
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx48m",
+                "-cp", System.getProperty("java.class.path"), SmallHeap.class.getName(), file.toString(), what)
+                .redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes()).strip();
+        assertEquals(0, p.waitFor(), out);
+        return out;
+    }
+
+    /** Reads an IDX file (and converts it to floats when asked), printing the DataException it gets, if any. */
+    static final class SmallHeap {
+        public static void main(String[] args) {
+            try {
+                IdxArray a = Idx.read(Path.of(args[0]));
+                if (args[1].equals("floats")) a.toFloatArray();
+                System.out.println("read " + a.numel() + " values");
+            } catch (DataException e) {
+                System.out.println("DataException: " + e.getMessage());
+            }
+        }
+    }
 }

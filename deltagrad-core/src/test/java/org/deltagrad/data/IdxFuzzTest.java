@@ -1,0 +1,58 @@
+package org.deltagrad.data;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.code_intelligence.jazzer.junit.FuzzTest;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.zip.GZIPOutputStream;
+
+/**
+ * Idx.read on arbitrary bytes, as they are and gzipped: it returns an array or throws a DataException
+ * naming the file; anything else (an OutOfMemoryError, an index or arithmetic exception) is a bug. Without
+ * JAZZER_FUZZ=1 this replays the saved inputs in IdxFuzzTestInputs/ (see the README's "Fuzzing").
+ */
+class IdxFuzzTest {
+    private static final Path FILE = tempFile();
+
+    private static Path tempFile() {
+        try {
+            Path dir = Files.createTempDirectory("idx-fuzz");
+            dir.toFile().deleteOnExit();
+            Path f = dir.resolve("input-idx");
+            f.toFile().deleteOnExit();
+            return f;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    @FuzzTest
+    void raw(byte[] input) throws IOException {
+        readChecked(input);
+    }
+
+    @FuzzTest
+    void gzip(byte[] input) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (GZIPOutputStream gz = new GZIPOutputStream(out)) {
+            gz.write(input);
+        }
+        readChecked(out.toByteArray());
+    }
+
+    private static void readChecked(byte[] bytes) throws IOException {
+        Files.write(FILE, bytes);
+        try {
+            IdxArray a = Idx.read(FILE);
+            // What was read must be usable: every conversion either works or says why not.
+            if (a.type().isInteger()) assertTrue(a.toIntArray().length == a.numel());
+            assertTrue(a.toDoubleArray().length == a.numel());
+        } catch (DataException e) {
+            assertTrue(e.getMessage().startsWith(FILE.toString()), e.getMessage());
+        }
+    }
+}
