@@ -434,7 +434,7 @@ public final class Tensor {
             int xo = offset, yo = other.offset;
             float[] xf = storage.f, yf = other.storage.f;
             double[] xd = storage.d, yd = other.storage.d;
-            Parallel.forRange(numel(), Ops.ELEMENTWISE_GRAIN, (from, to) -> {
+            Parallel.forRange(numel(), TensorKernels.ELEMENTWISE_GRAIN, (from, to) -> {
                 if (xo == yo) { // one index expression, which C2 vectorises (see Elementwise's VECTORISED)
                     if (xf != null) for (int i = xo + from; i < xo + to; i++) xf[i] += a * yf[i];
                     else for (int i = xo + from; i < xo + to; i++) xd[i] += alpha * yd[i];
@@ -447,19 +447,19 @@ public final class Tensor {
             return this;
         }
         checkInPlace("addInPlace");
-        Tensor src = alpha == 1 ? other : Ops.binary("mul", Binary.MUL, other, scalar(alpha, other.dtype));
-        Tensor sum = Ops.binary("add", Binary.ADD, this, src);
+        Tensor src = alpha == 1 ? other : TensorKernels.binary("mul", Binary.MUL, other, scalar(alpha, other.dtype));
+        Tensor sum = TensorKernels.binary("add", Binary.ADD, this, src);
         if (!Arrays.equals(sum.shape, shape)) {
             throw new IllegalArgumentException("addInPlace: shape " + Shapes.str(other.shape) + " does not broadcast to " + Shapes.str(shape));
         }
-        Ops.copyInto(sum, this);
+        TensorKernels.copyInto(sum, this);
         return this;
     }
 
     /** this *= factor. */
     public Tensor mulInPlace(double factor) {
         checkInPlace("mulInPlace");
-        Ops.copyInto(Ops.binary("mul", Binary.MUL, this, scalar(factor, dtype)), this);
+        TensorKernels.copyInto(TensorKernels.binary("mul", Binary.MUL, this, scalar(factor, dtype)), this);
         return this;
     }
 
@@ -492,7 +492,7 @@ public final class Tensor {
             return this;
         }
         Tensor[] copies = new Tensor[all.length];
-        for (int k = 0; k < all.length; k++) copies[k] = Ops.copy(all[k], dtype);
+        for (int k = 0; k < all.length; k++) copies[k] = TensorKernels.copy(all[k], dtype);
         runFused(kernel, copies, 0);
         int n = numel();
         for (int k = 0; k < all.length; k++) { // the kernel's outputs back; its inputs get their own values again
@@ -511,7 +511,7 @@ public final class Tensor {
         }
         // Element-wise, so any split gives the same bits; large updates use both cores (and each core updates
         // the half of a weight gradient that it computed, which stays in its cache).
-        Parallel.forRange(numel(), Ops.ELEMENTWISE_GRAIN, (from, to) -> {
+        Parallel.forRange(numel(), TensorKernels.ELEMENTWISE_GRAIN, (from, to) -> {
             if (f) kernel.floats(to - from, fa, at + from); else kernel.doubles(to - from, da, at + from);
         });
     }
@@ -532,7 +532,7 @@ public final class Tensor {
         if (!Arrays.equals(Shapes.broadcast("copyFrom", src.shape, shape), shape)) {
             throw new IllegalArgumentException("copyFrom: shape " + Shapes.str(src.shape) + " does not broadcast to " + Shapes.str(shape));
         }
-        Ops.copyInto(src, this);
+        TensorKernels.copyInto(src, this);
         return this;
     }
 
@@ -602,18 +602,18 @@ public final class Tensor {
     }
 
     /** The sign (−1, 0, 1); a constant (no gradient). */
-    public Tensor sign() { return Ops.unary(Unary.SIGN, this, 0, 0); }
+    public Tensor sign() { return TensorKernels.unary(Unary.SIGN, this); }
 
     /** 1 where positive, else 0; a constant (no gradient). */
-    Tensor step() { return Ops.unary(Unary.STEP, this, 0, 0); }
+    Tensor step() { return TensorKernels.unary(Unary.STEP, this); }
 
     // Comparisons give 1 or 0 in this tensor's (promoted) dtype; they are constants (no gradient).
-    public Tensor gt(Tensor o) { return Ops.binary("gt", Binary.GT, this, o); }
-    public Tensor lt(Tensor o) { return Ops.binary("lt", Binary.LT, this, o); }
-    public Tensor ge(Tensor o) { return Ops.binary("ge", Binary.GE, this, o); }
-    public Tensor le(Tensor o) { return Ops.binary("le", Binary.LE, this, o); }
-    public Tensor eq(Tensor o) { return Ops.binary("eq", Binary.EQ, this, o); }
-    public Tensor ne(Tensor o) { return Ops.binary("ne", Binary.NE, this, o); }
+    public Tensor gt(Tensor o) { return TensorKernels.binary("gt", Binary.GT, this, o); }
+    public Tensor lt(Tensor o) { return TensorKernels.binary("lt", Binary.LT, this, o); }
+    public Tensor ge(Tensor o) { return TensorKernels.binary("ge", Binary.GE, this, o); }
+    public Tensor le(Tensor o) { return TensorKernels.binary("le", Binary.LE, this, o); }
+    public Tensor eq(Tensor o) { return TensorKernels.binary("eq", Binary.EQ, this, o); }
+    public Tensor ne(Tensor o) { return TensorKernels.binary("ne", Binary.NE, this, o); }
     public Tensor gt(double v) { return gt(scalar(v, dtype)); }
     public Tensor lt(double v) { return lt(scalar(v, dtype)); }
     public Tensor ge(double v) { return ge(scalar(v, dtype)); }
@@ -635,7 +635,7 @@ public final class Tensor {
     /** Contiguous data for a kernel, without recording anything. */
     Tensor contiguousData() {
         live();
-        return isContiguous() ? this : Ops.copy(this, dtype);
+        return isContiguous() ? this : TensorKernels.copy(this, dtype);
     }
 
     // ================================================================ reductions
@@ -679,13 +679,13 @@ public final class Tensor {
     }
 
     public Tensor min(int axis, boolean keepDim) {
-        Tensor m = gather(axis, Ops.argExtreme(this, axis, false));
+        Tensor m = gather(axis, TensorKernels.argExtreme(this, axis, false));
         return keepDim ? m : m.squeeze(axis);
     }
 
     /** Index of the largest entry along axis, as a (constant) tensor of this dtype. */
     public Tensor argmax(int axis, boolean keepDim) {
-        Tensor i = Ops.argExtreme(this, axis, true);
+        Tensor i = TensorKernels.argExtreme(this, axis, true);
         return keepDim ? i : i.reshapeView(squeezedShape(Shapes.axis("argmax", axis, shape.length)));
     }
 
@@ -883,6 +883,19 @@ public final class Tensor {
      */
     public Tensor crossEntropy(int[] labels) {
         return Ops.crossEntropy(this, labels);
+    }
+
+    /** Nielsen's quadratic cost 1/(2n)·Σ(this − target)², n the batch (axis 0; 1 for a 0-D tensor), as one op. */
+    public Tensor quadraticCost(Tensor target) {
+        return Ops.quadraticCost(this, target);
+    }
+
+    /**
+     * Mean binary cross-entropy of these logits against targets in [0, 1] of the same shape, as one op: stable
+     * for large logits and with the exact gradient σ(z) − y everywhere (PyTorch's binary_cross_entropy_with_logits).
+     */
+    public Tensor binaryCrossEntropyWithLogits(Tensor target) {
+        return Ops.binaryCrossEntropyWithLogits(this, target);
     }
 
     /**

@@ -3,14 +3,20 @@ package org.deltagrad;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
 import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.TreeSet;
 import java.util.function.Function;
+import java.util.stream.Stream;
 
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
@@ -18,20 +24,27 @@ import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
 import org.deltagrad.autograd.GradCheck;
+import org.deltagrad.autograd.Node;
 import org.junit.jupiter.api.Test;
 
 /**
  * The one table of every differentiable op. Each entry is gradchecked in float64 at first and second order
  * on random shapes (broadcasting included). A public Tensor op that is neither in the table nor declared
- * non-differentiable fails {@link #everyPublicOpIsInTheTable()}.
+ * non-differentiable fails {@link #everyPublicOpIsInTheTable()}; an op of the rule table ({@link Ops.Op}) that
+ * no entry records fails {@link #everyRecordedOpIsGradchecked()}; and an op recorded outside the rule table fails
+ * {@link #onlyTheRuleTableRecordsOps()}.
  */
 class OpTableTest {
 
     /** How inputs are drawn: values away from kinks and outside domains where the op is not smooth. */
     enum Domain { ANY, POSITIVE, AWAY_FROM_ZERO }
 
-    /** An op under test: its Tensor method name, how to build inputs from a random source, and the call. */
-    record OpCase(String method, String label, Function<SplittableRandom, List<Tensor>> inputs, GradCheck.Fn fn) {
+    /**
+     * An op under test: its Tensor method (or rule-table entry) name, how to build inputs from a random source, how
+     * many of them (the first ones) are differentiable (the rest are constants such as an axis), and the call.
+     */
+    record OpCase(String method, String label, Function<SplittableRandom, List<Tensor>> inputs, int differentiable,
+                  GradCheck.Fn fn) {
         @Override
         public String toString() {
             return label;
@@ -42,6 +55,10 @@ class OpTableTest {
     static final Set<String> NOT_DIFFERENTIABLE = Set.of("of", "scalar", "zeros", "ones", "full", "arange", "rand", "randn",
             "sign", "gt", "lt", "ge", "le", "eq", "ne", "argmax", "detach", "grad", "requiresGrad",
             "addInPlace", "mulInPlace", "copyFrom", "fill", "set", "fusedInPlace", "rows", "gatherRows");
+
+    /** Sources allowed to call Node.record: the rule table, and Function, whose ops users define and name. */
+    static final Set<String> RECORDERS = Set.of("org/deltagrad/Ops.java", "org/deltagrad/autograd/Function.java",
+            "org/deltagrad/autograd/Node.java");
 
     static final List<OpCase> TABLE = new ArrayList<>();
 
@@ -76,7 +93,7 @@ class OpTableTest {
         binary("pow", Domain.POSITIVE, Domain.ANY, Tensor::pow);
         binary("maximum", Domain.ANY, Domain.ANY, Tensor::maximum);
         binary("minimum", Domain.ANY, Domain.ANY, Tensor::minimum);
-        add("where", "where", r -> {
+        add("where", "where", 2, r -> {
             int[][] s = broadcastPair(r);
             return List.of(draw(r, Domain.ANY, s[0]), draw(r, Domain.ANY, s[1]), draw(r, Domain.ANY, s[0]));
         }, in -> Tensor.where(in.get(2).gt(0), in.get(0).mul(in.get(0)), in.get(1).exp()));
@@ -107,45 +124,60 @@ class OpTableTest {
         reduction("concat", "concat", (x, a) -> Tensor.concat(a, x, x.square()).sin());
         reduction("stack", "stack", (x, a) -> Tensor.stack(List.of(x.exp(), x), a).sin());
 
-        add("matmul", "matmul 2-D", r -> {
+        add("matmul", "matmul 2-D", 2, r -> {
             int m = 1 + r.nextInt(4), k = 1 + r.nextInt(4), n = 1 + r.nextInt(4);
             return List.of(draw(r, Domain.ANY, m, k), draw(r, Domain.ANY, k, n));
         }, in -> in.get(0).matmul(in.get(1)));
-        add("matmul", "matmul transposed", r -> {
+        add("matmul", "matmul transposed", 2, r -> {
             int m = 1 + r.nextInt(4), k = 1 + r.nextInt(4), n = 1 + r.nextInt(4);
             return List.of(draw(r, Domain.ANY, k, m), draw(r, Domain.ANY, n, k));
         }, in -> in.get(0).t().matmul(in.get(1).t()).tanh());
-        add("matmul", "matmul batched+broadcast", r -> {
+        add("matmul", "matmul batched+broadcast", 2, r -> {
             int b = 1 + r.nextInt(3), m = 1 + r.nextInt(3), k = 1 + r.nextInt(3), n = 1 + r.nextInt(3);
             return List.of(draw(r, Domain.ANY, b, m, k), draw(r, Domain.ANY, k, n));
         }, in -> in.get(0).matmul(in.get(1)).square());
-        add("matmul", "matmul batched both", r -> {
+        add("matmul", "matmul batched both", 2, r -> {
             int b = 1 + r.nextInt(3), m = 1 + r.nextInt(3), k = 1 + r.nextInt(3), n = 1 + r.nextInt(3);
             return List.of(draw(r, Domain.ANY, 1, m, k), draw(r, Domain.ANY, b, k, n));
         }, in -> in.get(0).matmul(in.get(1)).square());
-        add("matmul", "matmul vector", r -> {
+        add("matmul", "matmul vector", 3, r -> {
             int m = 1 + r.nextInt(4), k = 1 + r.nextInt(4);
             return List.of(draw(r, Domain.ANY, m, k), draw(r, Domain.ANY, k), draw(r, Domain.ANY, m));
         }, in -> in.get(2).matmul(in.get(0).matmul(in.get(1)).exp()).mul(in.get(2).matmul(in.get(2))));
-        add("linear", "linear", r -> {
+        add("linear", "linear", 3, r -> {
             int n = 1 + r.nextInt(4), in = 1 + r.nextInt(4), out = 1 + r.nextInt(4);
             return List.of(draw(r, Domain.ANY, n, in), draw(r, Domain.ANY, out, in), draw(r, Domain.ANY, out));
         }, in -> in.get(0).linear(in.get(1), in.get(2)).tanh());
-        add("linear", "linear 3-D, no bias", r -> {
+        add("linear", "linear 3-D, no bias", 2, r -> {
             int b = 1 + r.nextInt(3), n = 1 + r.nextInt(3), in = 1 + r.nextInt(4), out = 1 + r.nextInt(4);
             return List.of(draw(r, Domain.ANY, b, n, in), draw(r, Domain.ANY, out, in));
         }, in -> in.get(0).linear(in.get(1), null).square());
-        add("crossEntropy", "crossEntropy", r -> List.of(draw(r, Domain.ANY, 1 + r.nextInt(4), 1 + r.nextInt(4))), in -> {
-            Tensor z = in.get(0);
-            int[] labels = new int[z.shape(0)];
-            for (int i = 0; i < labels.length; i++) labels[i] = (i * 7 + 3) % z.shape(1);
-            return z.mul(2).crossEntropy(labels);
+        add("crossEntropy", "crossEntropy", 1, r -> List.of(draw(r, Domain.ANY, 1 + r.nextInt(4), 1 + r.nextInt(4))),
+                in -> in.get(0).mul(2).crossEntropy(labelsFor(in.get(0))));
+        binary("quadraticCost", Domain.ANY, Domain.ANY, true, Tensor::quadraticCost);
+        binary("binaryCrossEntropyWithLogits", Domain.ANY, Domain.ANY, true, Tensor::binaryCrossEntropyWithLogits);
+
+        // Entries of the rule table that only rules record (the backward ops of activations, narrow and
+        // cross-entropy), checked directly so that their own rules are checked at first and second order too.
+        binary("tanhBackward", Domain.ANY, Domain.ANY, true, Ops::tanhBackward);
+        binary("sigmoidBackward", Domain.ANY, Domain.ANY, true, Ops::sigmoidBackward);
+        add("reluBackward", "reluBackward", 1, r -> {
+            int[] s = randomShape(r);
+            return List.of(draw(r, Domain.ANY, s), draw(r, Domain.AWAY_FROM_ZERO, s));
+        }, in -> Ops.reluBackward(in.get(0), in.get(1)).mul(in.get(0)));
+        add("softmaxMinusOneHot", "softmaxMinusOneHot", 1, r -> List.of(draw(r, Domain.ANY, 1 + r.nextInt(4), 1 + r.nextInt(4))),
+                in -> Ops.softmaxMinusOneHot(in.get(0), in.get(0).detach().softmax(1), labelsFor(in.get(0))).square());
+        reduction("embed", "embed", (x, a) -> {
+            int[] shape = x.shape();
+            shape[a] += 2;
+            return Ops.embed(x, a, 1, shape).square();
         });
-        add("t", "t", r -> List.of(draw(r, Domain.ANY, 1 + r.nextInt(4), 1 + r.nextInt(4))), in -> in.get(0).t().exp());
+        add("t", "t", 1, r -> List.of(draw(r, Domain.ANY, 1 + r.nextInt(4), 1 + r.nextInt(4))), in -> in.get(0).t().exp());
     }
 
-    static void add(String method, String label, Function<SplittableRandom, List<Tensor>> inputs, GradCheck.Fn fn) {
-        TABLE.add(new OpCase(method, label, inputs, fn));
+    static void add(String method, String label, int differentiable, Function<SplittableRandom, List<Tensor>> inputs,
+                    GradCheck.Fn fn) {
+        TABLE.add(new OpCase(method, label, inputs, differentiable, fn));
     }
 
     static void unary(String method, Domain d, Function<Tensor, Tensor> f) {
@@ -153,19 +185,26 @@ class OpTableTest {
     }
 
     static void unary(String method, String label, Domain d, Function<Tensor, Tensor> f) {
-        add(method, label, r -> List.of(draw(r, d, randomShape(r))), in -> f.apply(in.get(0)));
+        add(method, label, 1, r -> List.of(draw(r, d, randomShape(r))), in -> f.apply(in.get(0)));
     }
 
     static void binary(String method, Domain da, Domain db, java.util.function.BiFunction<Tensor, Tensor, Tensor> f) {
-        add(method, method, r -> {
-            int[][] s = broadcastPair(r);
-            return List.of(draw(r, da, s[0]), draw(r, db, s[1]));
+        binary(method, da, db, false, f);
+    }
+
+    /** Two inputs, broadcast together or (sameShape) of one shape. */
+    static void binary(String method, Domain da, Domain db, boolean sameShape,
+                       java.util.function.BiFunction<Tensor, Tensor, Tensor> f) {
+        add(method, method, 2, r -> {
+            int[][] s = sameShape ? null : broadcastPair(r);
+            int[] shape = sameShape ? randomShape(r) : null;
+            return List.of(draw(r, da, sameShape ? shape : s[0]), draw(r, db, sameShape ? shape : s[1]));
         }, in -> f.apply(in.get(0), in.get(1)));
     }
 
     /** Ops taking one tensor of rank ≥ 1 and an axis. */
     static void reduction(String method, String label, java.util.function.BiFunction<Tensor, Integer, Tensor> f) {
-        add(method, label, r -> {
+        add(method, label, 1, r -> {
             int[] shape = randomShape(r);
             if (shape.length == 0) shape = new int[] {1 + r.nextInt(4)};
             return List.of(draw(r, Domain.ANY, shape), Tensor.scalar(r.nextInt(shape.length)));
@@ -216,18 +255,16 @@ class OpTableTest {
         return p;
     }
 
-    /** Reductions and shape ops get their axis as a trailing constant input. */
-    static boolean isAxis(OpCase c) {
-        return TABLE.indexOf(c) >= TABLE.indexOf(byLabel("sum()")) && TABLE.indexOf(c) <= TABLE.indexOf(byLabel("stack"));
-    }
-
-    static OpCase byLabel(String label) {
-        return TABLE.stream().filter(c -> c.label().equals(label)).findFirst().orElseThrow();
+    /** A class index for each row of z [B, C]. */
+    static int[] labelsFor(Tensor z) {
+        int[] labels = new int[z.shape(0)];
+        for (int i = 0; i < labels.length; i++) labels[i] = (i * 7 + 3) % z.shape(1);
+        return labels;
     }
 
     static void checkBothOrders(OpCase c, long seed) {
         List<Tensor> all = c.inputs().apply(new SplittableRandom(seed));
-        int nDiff = c.label().equals("where") ? 2 : isAxis(c) ? 1 : all.size();
+        int nDiff = c.differentiable();
         List<Tensor> constants = all.subList(nDiff, all.size());
         GradCheck.Fn f = in -> {
             List<Tensor> full = new ArrayList<>(in);
@@ -270,5 +307,78 @@ class OpTableTest {
         for (OpCase c : TABLE) tested.add(c.method());
         ops.removeAll(tested);
         assertEquals(Set.of(), ops, "differentiable Tensor ops missing from OpTableTest.TABLE");
+    }
+    /** Every op of the rule table is recorded by some entry of TABLE, so it is gradchecked at both orders. */
+    @Test
+    void everyRecordedOpIsGradchecked() {
+        Set<String> recorded = new TreeSet<>();
+        for (OpCase c : TABLE) recorded.addAll(recordedOps(c));
+        Set<String> missing = new TreeSet<>(), names = new TreeSet<>();
+        for (Ops.Op op : Ops.Op.values()) {
+            assertTrue(names.add(op.label), () -> "two ops of the rule table are both named " + op.label);
+            if (!recorded.contains(op.label)) missing.add(op.label);
+        }
+        assertEquals(Set.of(), missing, "ops of the rule table that no OpTableTest.TABLE entry records (and so gradchecks)");
+    }
+
+    /** The names of the graph nodes that a case's forward pass records. */
+    static Set<String> recordedOps(OpCase c) {
+        List<Tensor> in = new ArrayList<>(c.inputs().apply(new SplittableRandom(1)));
+        for (int i = 0; i < c.differentiable(); i++) in.set(i, in.get(i).detach().requiresGrad(true));
+        Set<String> names = new TreeSet<>();
+        Set<Node> seen = new HashSet<>();
+        ArrayDeque<Node> todo = new ArrayDeque<>();
+        Node root = c.fn().apply(in).gradFn();
+        if (root != null) todo.add(root);
+        while (!todo.isEmpty()) {
+            Node n = todo.pop();
+            if (!seen.add(n) || n.isLeaf()) continue;
+            names.add(n.name());
+            for (Node next : n.inputs()) if (next != null) todo.add(next);
+        }
+        return names;
+    }
+
+    /**
+     * No source outside the rule table records an op of its own (so none escapes this table): Node.record is called
+     * only by Ops (always through its Op constants) and by Function, which internal code does not extend.
+     */
+    @Test
+    void onlyTheRuleTableRecordsOps() throws IOException {
+        List<Path> roots = new ArrayList<>();
+        try (Stream<Path> modules = Files.list(moduleDir().getParent())) {
+            modules.map(m -> m.resolve("src/main/java")).filter(Files::isDirectory).forEach(roots::add);
+        }
+        assertTrue(roots.contains(moduleDir().resolve("src/main/java")), () -> "core sources not found among " + roots);
+        List<String> offences = new ArrayList<>();
+        for (Path root : roots) {
+            try (Stream<Path> files = Files.walk(root)) {
+                for (Path f : files.filter(p -> p.toString().endsWith(".java")).toList()) {
+                    String rel = root.relativize(f).toString().replace('\\', '/');
+                    String code = withoutComments(Files.readString(f));
+                    boolean records = code.contains("Node.record") || code.contains("import static org.deltagrad.autograd.Node.");
+                    if (records && !RECORDERS.contains(rel)) offences.add(rel + " records an op outside the rule table Ops");
+                    boolean definesFunction = code.matches("(?s).*(extends\\s+Function\\b|new\\s+Function\\s*\\().*");
+                    if (definesFunction && !rel.equals("org/deltagrad/autograd/Function.java")) {
+                        offences.add(rel + " defines an autograd Function; make it an entry of the rule table Ops");
+                    }
+                    if (rel.equals("org/deltagrad/Ops.java")) {
+                        if (code.split("Node\\.record\\(", -1).length != 2) offences.add(rel + " must call Node.record in one place only");
+                        if (code.matches("(?s).*\\brecord\\(\\s*\".*")) offences.add(rel + " records an op by a string, not an Op constant");
+                    }
+                }
+            }
+        }
+        assertEquals(List.of(), offences);
+    }
+
+    static Path moduleDir() {
+        Path here = Path.of("").toAbsolutePath();
+        return Files.isDirectory(here.resolve("deltagrad-core")) ? here.resolve("deltagrad-core") : here;
+    }
+
+    /** Java source without its comments (so a Javadoc example does not count as code). */
+    static String withoutComments(String src) {
+        return src.replaceAll("(?s)/\\*.*?\\*/", "").replaceAll("//[^\n]*", "");
     }
 }

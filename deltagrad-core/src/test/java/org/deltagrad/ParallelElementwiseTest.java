@@ -11,14 +11,14 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * Element-wise kernels over large tensors run in ranges on the worker pool ({@link Ops#ELEMENTWISE_GRAIN}): the
+ * Element-wise kernels over large tensors run in ranges on the worker pool ({@link TensorKernels#ELEMENTWISE_GRAIN}): the
  * results must be the same bits on one thread and on two (any NaN counting as NaN), including for inputs that sit
  * at an offset in their storage, and the ReLU backward must stay exactly {@code x > 0 ? g : 0}.
  */
 class ParallelElementwiseTest {
     private static final int THREADS = Parallel.threads();
     /** Big enough to be split (more than twice the grain), odd so that the ranges are uneven. */
-    private static final int N = 5 * Ops.ELEMENTWISE_GRAIN + 7;
+    private static final int N = 5 * TensorKernels.ELEMENTWISE_GRAIN + 7;
 
     @AfterEach
     void restoreThreads() {

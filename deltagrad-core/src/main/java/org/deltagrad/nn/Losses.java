@@ -52,8 +52,7 @@ public final class Losses {
     /** C = 1/(2n) Σₓ ‖y(x) − a(x)‖², n the batch size (Nielsen's eq. 6). */
     public static Tensor quadratic(Tensor output, Tensor target) {
         sameShape("quadratic", output, target);
-        int n = output.rank() == 0 ? 1 : output.shape(0);
-        return new QuadraticCost(n).apply(output, target);
+        return output.quadraticCost(target);
     }
 
     /** mean((output − target)²) over all elements. */
@@ -119,7 +118,7 @@ public final class Losses {
     /** mean(max(z, 0) − z·y + log(1 + exp(−|z|))): binary cross-entropy of σ(z), without computing σ. */
     public static Tensor binaryCrossEntropyWithLogits(Tensor logits, Tensor y) {
         sameShape("binaryCrossEntropyWithLogits", logits, y);
-        return new BinaryCrossEntropyWithLogits().apply(logits, y);
+        return logits.binaryCrossEntropyWithLogits(y);
     }
 
     /** Nielsen's L2 regularisation term λ/(2n)·Σw², to add to the cost (n = training-set size). */

@@ -63,7 +63,7 @@ public final class DotWriter {
 
     /**
      * The forward values ∂c/∂u depends on: none for add/sub/neg, the other factor for mul, the divisor (and
-     * for the divisor's own term, both) for div, base and exponent for pow, the output itself for
+     * for the divisor's own term, both) for div, base and exponent for pow and powTensor, the output itself for
      * exp/sqrt/tanh/sigmoid, and u for the rest (log, sin, cos, abs, relu).
      */
     static List<String> localDerivativeReads(Step c, String u) {
@@ -76,7 +76,7 @@ public final class DotWriter {
                 yield other.isEmpty() ? List.of(u) : other;
             }
             case "div" -> u.equals(in.get(0)) && !u.equals(in.get(1)) ? List.of(in.get(1)) : in;
-            case "pow" -> in;
+            case "pow", "powTensor" -> in;
             case "exp", "sqrt", "tanh", "sigmoid" -> List.of(c.id());
             default -> List.of(u);
         };

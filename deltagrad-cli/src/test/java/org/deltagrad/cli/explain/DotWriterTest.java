@@ -84,6 +84,15 @@ class DotWriterTest {
     }
 
     @Test
+    void aPowerWithAVariableExponentReadsBaseAndExponent() {
+        Explanation f = Explainer.explain("x^y", Map.of("x", 1.5, "y", 2.0), 1);
+        assertEquals("powTensor", f.steps().get(2).op());
+        String dot = DotWriter.symbolic(f);
+        // ∂(x^y)/∂x = y·x^(y−1) reads y (u2), ∂(x^y)/∂y = x^y·ln x reads x (u1).
+        assertTrue(dot.contains("u2 -> d1 ") && dot.contains("u1 -> d2 "), dot);
+    }
+
+    @Test
     void symbolicGraphHoldsBothClusters() {
         String s = DotWriter.symbolic(e);
         assertBalanced(s);

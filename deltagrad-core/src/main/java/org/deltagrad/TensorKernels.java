@@ -1,0 +1,609 @@
+package org.deltagrad;
+
+import java.util.Arrays;
+import java.util.List;
+
+import org.deltagrad.kernels.Elementwise;
+import org.deltagrad.kernels.Elementwise.ActivationBackward;
+import org.deltagrad.kernels.Elementwise.Binary;
+import org.deltagrad.kernels.Elementwise.Unary;
+import org.deltagrad.kernels.Gemm;
+import org.deltagrad.kernels.LossKernels;
+import org.deltagrad.kernels.Parallel;
+
+/**
+ * The forward computations of {@link Ops}' entries, without any graph: input checks, dtype promotion, strides
+ * and views, and the split of large loops over the worker pool; the loops themselves are in {@code kernels}.
+ * {@link Tensor} also uses these directly for what is not differentiable (comparisons, copies, in-place writes).
+ */
+final class TensorKernels {
+    private TensorKernels() {}
+
+    /**
+     * Element-wise kernels over at least twice this many elements are split over the worker pool (as PyTorch's
+     * parallel_for does from 32K): each element is computed by the same code whoever runs it, so the bits do not
+     * depend on the split. Smaller ones stay on the calling thread, where a pool job would cost more than it saves.
+     */
+    static final int ELEMENTWISE_GRAIN = 16384;
+
+    /** Logits per pool range of the cross-entropy rows: fewer are not worth a pool job (docs/PERFORMANCE.md). */
+    private static final int CROSS_ENTROPY_GRAIN = 256;
+
+    // ---------------------------------------------------------------- element-wise
+
+    static Tensor unary(Unary op, Tensor x) {
+        return unary(op, x, 0, 0);
+    }
+
+    /** op(x) into a new contiguous tensor; p and q are POW's exponent and CLAMP's bounds. */
+    static Tensor unary(Unary op, Tensor x, double p, double q) {
+        x.live();
+        Tensor c = x.contiguousData();
+        Tensor out = Tensor.uninitialized(x.dtype, x.shape);
+        int n = out.numel();
+        Parallel.forRange(n, ELEMENTWISE_GRAIN, (from, to) -> unaryRange(op, p, q, c, out, from, to));
+        return out;
+    }
+
+    private static void unaryRange(Unary op, double p, double q, Tensor c, Tensor out, int from, int to) {
+        if (out.dtype == DType.FLOAT32) Elementwise.unary(op, p, q, c.storage.f, c.offset + from, out.storage.f, from, to - from);
+        else Elementwise.unary(op, p, q, c.storage.d, c.offset + from, out.storage.d, from, to - from);
+    }
+
+    /** Elements [from, to) of a contiguous binary op; b advances by sb (0 for a scalar b, else 1). */
+    private static void binaryRange(Binary op, Tensor a, Tensor b, int sb, Tensor out, int from, int to) {
+        if (out.dtype == DType.FLOAT32) {
+            Elementwise.binary(op, a.storage.f, a.offset + from, 1, b.storage.f, b.offset + from * sb, sb, out.storage.f, from, to - from);
+        } else {
+            Elementwise.binary(op, a.storage.d, a.offset + from, 1, b.storage.d, b.offset + from * sb, sb, out.storage.d, from, to - from);
+        }
+    }
+
+    /** PyTorch's rule: a 0-dim operand does not widen a dimensioned one; otherwise the wider type wins. */
+    static DType resultType(Tensor a, Tensor b) {
+        if (a.shape.length == 0 && b.shape.length > 0) return b.dtype;
+        if (b.shape.length == 0 && a.shape.length > 0) return a.dtype;
+        return DType.promote(a.dtype, b.dtype);
+    }
+
+    /** a op b, broadcast together, in their result type; {@code name} is the op's name in error messages. */
+    static Tensor binary(String name, Binary op, Tensor a, Tensor b) {
+        a.live();
+        b.live();
+        DType dt = resultType(a, b);
+        if (a.dtype != dt) a = copy(a, dt);
+        if (b.dtype != dt) b = copy(b, dt);
+        int[] shape = Arrays.equals(a.shape, b.shape) ? a.shape : Shapes.broadcast(name, a.shape, b.shape);
+        Tensor out = Tensor.uninitialized(dt, shape);
+        int n = out.numel();
+        if (n == 0) return out;
+        if (a.isContiguous() && b.isContiguous() && (Arrays.equals(a.shape, b.shape) || (b.numel() == 1 && Arrays.equals(a.shape, shape)))) {
+            int sb = b.numel() == 1 && n > 1 ? 0 : 1;
+            Tensor ac = a, bc = b;
+            Parallel.forRange(n, ELEMENTWISE_GRAIN, (from, to) -> binaryRange(op, ac, bc, sb, out, from, to));
+            return out;
+        }
+        Shapes.RowCursor rows = new Shapes.RowCursor(shape, new int[][] {
+                Shapes.broadcastStrides(a.shape, a.strides, shape), Shapes.broadcastStrides(b.shape, b.strides, shape)},
+                new int[] {a.offset, b.offset});
+        int sa = rows.innerStride(0), sb = rows.innerStride(1), inner = rows.inner;
+        for (int r = 0, oo = 0; r < rows.rows; r++, rows.next(), oo += inner) {
+            if (dt == DType.FLOAT32) Elementwise.binary(op, a.storage.f, rows.offset(0), sa, b.storage.f, rows.offset(1), sb, out.storage.f, oo, inner);
+            else Elementwise.binary(op, a.storage.d, rows.offset(0), sa, b.storage.d, rows.offset(1), sb, out.storage.d, oo, inner);
+        }
+        return out;
+    }
+
+    /** A contiguous copy of x in the given dtype. */
+    static Tensor copy(Tensor x, DType dtype) {
+        Tensor out = Tensor.uninitialized(dtype, x.shape);
+        copyInto(x, out);
+        return out;
+    }
+
+    /** Writes src (broadcast to dst's shape) into the view dst, converting the dtype if needed. */
+    static void copyInto(Tensor src, Tensor dst) {
+        src.live();
+        dst.live();
+        if (dst.numel() == 0) return;
+        int[] shape = dst.shape;
+        Shapes.RowCursor rows = new Shapes.RowCursor(shape, new int[][] {
+                Shapes.broadcastStrides(src.shape, src.strides, shape), dst.strides}, new int[] {src.offset, dst.offset});
+        int ss = rows.innerStride(0), ds = rows.innerStride(1), inner = rows.inner;
+        Storage s = src.storage, d = dst.storage;
+        for (int r = 0; r < rows.rows; r++, rows.next()) {
+            int so = rows.offset(0), o = rows.offset(1);
+            if (s.f != null && d.f != null) {
+                if (ss == 1 && ds == 1) System.arraycopy(s.f, so, d.f, o, inner);
+                else for (int j = 0; j < inner; j++) d.f[o + j * ds] = s.f[so + j * ss];
+            } else if (s.d != null && d.d != null) {
+                if (ss == 1 && ds == 1) System.arraycopy(s.d, so, d.d, o, inner);
+                else for (int j = 0; j < inner; j++) d.d[o + j * ds] = s.d[so + j * ss];
+            } else {
+                for (int j = 0; j < inner; j++) d.set(o + j * ds, s.get(so + j * ss));
+            }
+        }
+    }
+
+    /** The activations' backward products g·f'(saved) in one pass over g and the saved tensor (same shape). */
+    static Tensor activationBackward(ActivationBackward f, Tensor g, Tensor saved) {
+        if (!Arrays.equals(g.shape, saved.shape) || g.dtype != saved.dtype) {
+            // The engine hands every rule a gradient of its output's shape and dtype, so this is a bug, not input.
+            throw new IllegalStateException(f + " backward: gradient " + Shapes.str(g.shape) + " " + g.dtype
+                    + " does not match the saved tensor " + Shapes.str(saved.shape) + " " + saved.dtype);
+        }
+        // At offset 0, like the output, so the loop indexes all three arrays alike (see Elementwise's VECTORISED).
+        Tensor gc = atZero(g.contiguousData()), sc = atZero(saved.contiguousData());
+        Tensor out = Tensor.uninitialized(g.dtype, g.shape);
+        Parallel.forRange(out.numel(), ELEMENTWISE_GRAIN, (from, to) -> {
+            if (out.dtype == DType.FLOAT32) Elementwise.backward(f, gc.storage.f, sc.storage.f, out.storage.f, from, to);
+            else Elementwise.backward(f, gc.storage.d, sc.storage.d, out.storage.d, from, to);
+        });
+        return out;
+    }
+
+    private static Tensor atZero(Tensor t) {
+        return t.offset == 0 ? t : copy(t, t.dtype);
+    }
+
+    /** where(cond, a, b) with all three broadcast together; a and b promoted to one dtype. */
+    static Tensor where(Tensor cond, Tensor a, Tensor b) {
+        DType dt = resultType(a, b);
+        int[] shape = Shapes.broadcast("where", Shapes.broadcast("where", cond.shape, a.shape), b.shape);
+        Tensor out = Tensor.uninitialized(dt, shape);
+        Tensor c = cond, x = a.dtype == dt ? a : copy(a, dt), y = b.dtype == dt ? b : copy(b, dt);
+        Shapes.RowCursor rows = new Shapes.RowCursor(shape, new int[][] {
+                Shapes.broadcastStrides(c.shape, c.strides, shape), Shapes.broadcastStrides(x.shape, x.strides, shape),
+                Shapes.broadcastStrides(y.shape, y.strides, shape), out.strides}, new int[] {c.offset, x.offset, y.offset, 0});
+        int sc = rows.innerStride(0), sx = rows.innerStride(1), sy = rows.innerStride(2);
+        for (int r = 0; r < rows.rows; r++, rows.next()) {
+            int oc = rows.offset(0), ox = rows.offset(1), oy = rows.offset(2), oo = rows.offset(3);
+            for (int j = 0; j < rows.inner; j++) {
+                boolean pick = c.storage.get(oc + j * sc) != 0;
+                out.storage.set(oo + j, pick ? x.storage.get(ox + j * sx) : y.storage.get(oy + j * sy));
+            }
+        }
+        return out;
+    }
+
+    // ---------------------------------------------------------------- reductions, views and indexing
+
+    /** x's shape with the given axes set to 1. */
+    static int[] keptShape(int[] shape, int[] axes) {
+        int[] kept = shape.clone();
+        for (int a : axes) kept[a] = 1;
+        return kept;
+    }
+
+    /** Sum over the given (distinct, resolved) axes, which stay as size 1 if keepDim. */
+    static Tensor sum(Tensor x, int[] axes, boolean keepDim) {
+        Tensor out = sum(x, keptShape(x.shape, axes));
+        return keepDim ? out : out.reshapeView(dropAxes(x.shape, axes));
+    }
+
+    /** A view that repeats size-1 dimensions (stride 0). */
+    static Tensor expand(Tensor x, int[] shape) {
+        int[] target = Shapes.broadcast("expand", x.shape, shape);
+        if (!Arrays.equals(target, shape)) {
+            throw new IllegalArgumentException("expand: cannot expand shape " + Shapes.str(x.shape) + " to " + Shapes.str(shape));
+        }
+        return new Tensor(x.storage, shape.clone(), Shapes.broadcastStrides(x.shape, x.strides, shape), x.offset);
+    }
+
+    /** A view of x with a new shape when its data is contiguous, else a reshaped copy. */
+    static Tensor reshape(Tensor x, int[] shape) {
+        return x.isContiguous() ? x.reshapeView(shape) : copy(x.detach(), x.dtype).reshapeView(shape);
+    }
+
+    /** A view with the axes in the order perm (each axis once; negative ones count from the end). */
+    static Tensor permute(Tensor x, int[] perm) {
+        int rank = x.shape.length;
+        int[] axes = resolvePermutation(perm, rank), shape = new int[rank], strides = new int[rank];
+        for (int i = 0; i < rank; i++) {
+            shape[i] = x.shape[axes[i]];
+            strides[i] = x.strides[axes[i]];
+        }
+        return new Tensor(x.storage, shape, strides, x.offset);
+    }
+
+    /** The permutation that undoes perm. */
+    static int[] inversePermutation(int[] perm, int rank) {
+        int[] axes = resolvePermutation(perm, rank), inverse = new int[rank];
+        for (int i = 0; i < rank; i++) inverse[axes[i]] = i;
+        return inverse;
+    }
+
+    private static int[] resolvePermutation(int[] perm, int rank) {
+        if (perm.length != rank) {
+            throw new IllegalArgumentException("permute: " + perm.length + " axes given for a tensor of rank " + rank);
+        }
+        int[] axes = new int[rank];
+        boolean[] used = new boolean[rank];
+        for (int i = 0; i < rank; i++) {
+            int a = Shapes.axis("permute", perm[i], rank);
+            if (used[a]) throw new IllegalArgumentException("permute: axis " + a + " repeated in " + Arrays.toString(perm));
+            used[a] = true;
+            axes[i] = a;
+        }
+        return axes;
+    }
+
+    /** A view of {@code length} entries along the (resolved) axis a starting at {@code start}. */
+    static Tensor narrow(Tensor x, int a, int start, int length) {
+        if (start < 0 || length < 0 || start + length > x.shape[a]) {
+            throw new IllegalArgumentException("narrow: range [" + start + ", " + (start + length) + ") is outside axis "
+                    + a + " of size " + x.shape[a] + " (shape " + Shapes.str(x.shape) + ")");
+        }
+        return x.narrowView(a, start, length);
+    }
+
+    /** Zeros of {@code shape} with x written at [start, start + len) along axis. */
+    static Tensor embed(Tensor x, int axis, int start, int[] shape) {
+        Tensor out = Tensor.zeros(x.dtype, shape);
+        copyInto(x, out.narrowView(axis, start, x.shape[axis]));
+        return out;
+    }
+
+    /** The parts joined along the (resolved) axis a; they must agree on every other axis. */
+    static Tensor concat(List<Tensor> parts, int a) {
+        Tensor first = parts.get(0);
+        int rank = first.shape.length;
+        int[] shape = first.shape.clone();
+        shape[a] = 0;
+        DType dt = first.dtype;
+        for (Tensor t : parts) {
+            boolean ok = t.shape.length == rank;
+            for (int d = 0; ok && d < rank; d++) ok = d == a || t.shape[d] == first.shape[d];
+            if (!ok) {
+                throw new IllegalArgumentException("concat: shapes " + Shapes.str(first.shape) + " and " + Shapes.str(t.shape)
+                        + " differ outside axis " + a);
+            }
+            shape[a] += t.shape[a];
+            dt = DType.promote(dt, t.dtype);
+        }
+        Tensor out = Tensor.uninitialized(dt, shape);
+        int at = 0;
+        for (Tensor t : parts) {
+            copyInto(t, out.narrowView(a, at, t.shape[a]));
+            at += t.shape[a];
+        }
+        return out;
+    }
+
+    /** out[i][j][k] = x[index[i][j][k]][j][k] for axis 0 (and likewise along other axes), as in PyTorch. */
+    static Tensor gather(Tensor x, int a, Tensor index) {
+        if (index.shape.length != x.shape.length) {
+            throw new IllegalArgumentException("gather: index has shape " + Shapes.str(index.shape) + " but input has shape "
+                    + Shapes.str(x.shape) + "; they must have the same rank");
+        }
+        int[] idx = indices("gather", index, x.shape[a]);
+        for (int d = 0; d < x.shape.length; d++) {
+            if (d != a && index.shape[d] > x.shape[d]) {
+                throw new IllegalArgumentException("gather: index shape " + Shapes.str(index.shape) + " exceeds input shape "
+                        + Shapes.str(x.shape) + " at dimension " + d);
+            }
+        }
+        Tensor out = Tensor.uninitialized(x.dtype, index.shape);
+        forEachIndexed(index.shape, (i, coord) -> {
+            int off = x.offset;
+            for (int d = 0; d < coord.length; d++) off += (d == a ? idx[i] : coord[d]) * x.strides[d];
+            out.storage.set(i, x.storage.get(off));
+        });
+        return out;
+    }
+
+    /** Zeros of {@code shape}, then out[index[i]] += src[i] along axis. */
+    static Tensor scatterAdd(Tensor src, int axis, Tensor index, int[] shape) {
+        int[] idx = indices("scatterAdd", index, shape[axis]);
+        Tensor out = Tensor.zeros(src.dtype, shape);
+        Tensor s = src.contiguous();
+        forEachIndexed(index.shape, (i, coord) -> {
+            int off = 0;
+            for (int d = 0; d < coord.length; d++) off += (d == axis ? idx[i] : coord[d]) * out.strides[d];
+            out.storage.set(off, out.storage.get(off) + s.storage.get(s.offset + i));
+        });
+        return out;
+    }
+
+    /** Sums x into a new contiguous tensor of keptShape (x's shape with reduced axes set to 1). */
+    static Tensor sum(Tensor x, int[] keptShape) {
+        x.live();
+        Tensor out = Tensor.zeros(x.dtype, keptShape);
+        if (x.numel() == 0) return out;
+        int[] outStrides = out.strides.clone();
+        for (int d = 0; d < keptShape.length; d++) if (keptShape[d] == 1 && x.shape[d] != 1) outStrides[d] = 0;
+        Shapes.RowCursor rows = new Shapes.RowCursor(x.shape, new int[][] {x.strides, outStrides}, new int[] {x.offset, 0});
+        int sx = rows.innerStride(0), so = rows.innerStride(1), inner = rows.inner;
+        float[] xf = x.storage.f, of = out.storage.f;
+        double[] xd = x.storage.d, od = out.storage.d;
+        for (int r = 0; r < rows.rows; r++, rows.next()) {
+            int xo = rows.offset(0), oo = rows.offset(1);
+            if (so == 0) { // the last axis is reduced: one dot-like accumulation per row, in double
+                double acc = 0;
+                if (xf != null) { for (int j = 0; j < inner; j++) acc += xf[xo + j * sx]; of[oo] += (float) acc; }
+                else { for (int j = 0; j < inner; j++) acc += xd[xo + j * sx]; od[oo] += acc; }
+            } else if (xf != null) {
+                if (sx == 1) { for (int j = 0; j < inner; j++) of[oo + j] += xf[xo + j]; }
+                else { for (int j = 0; j < inner; j++) of[oo + j] += xf[xo + j * sx]; }
+            } else {
+                for (int j = 0; j < inner; j++) od[oo + j] += xd[xo + j * sx];
+            }
+        }
+        return out;
+    }
+
+    /** Index of the largest entry along axis (the first one on ties; NaN counts as largest), keepDim shape. */
+    static Tensor argExtreme(Tensor x, int axis, boolean max) {
+        int a = Shapes.axis(max ? "argmax" : "argmin", axis, x.shape.length);
+        if (x.shape[a] == 0) throw new IllegalArgumentException((max ? "argmax" : "argmin") + ": axis " + a + " is empty");
+        int rank = x.shape.length;
+        int[] kept = x.shape.clone();
+        kept[a] = 1;
+        Tensor out = Tensor.uninitialized(x.dtype, kept);
+        if (a == rank - 1 && x.isContiguous()) {
+            // The common case (a class per row of logits), kept small for the JIT: rows lie side by side, no view.
+            int n = x.shape[a];
+            for (int r = 0, rows = out.numel(); r < rows; r++) out.storage.set(r, argRow(x.storage, x.offset + r * n, n, 1, max));
+            return out;
+        }
+        int[] perm = new int[rank];
+        for (int i = 0, k = 0; i < rank; i++) if (i != a) perm[k++] = i;
+        perm[rank - 1] = a;
+        Tensor v = permute(x, perm);
+        Shapes.RowCursor rows = new Shapes.RowCursor(v.shape, new int[][] {v.strides}, new int[] {v.offset});
+        int s = rows.innerStride(0);
+        for (int r = 0; r < rows.rows; r++, rows.next()) out.storage.set(r, argRow(v.storage, rows.offset(0), rows.inner, s, max));
+        return out;
+    }
+
+    /** The first index of the largest (smallest) of n values at stride s; a NaN counts as largest and wins at once. */
+    private static int argRow(Storage st, int o, int n, int s, boolean max) {
+        int best = 0;
+        double bv = st.get(o);
+        for (int j = 1; j < n && !Double.isNaN(bv); j++) {
+            double c = st.get(o + j * s);
+            if (Double.isNaN(c) || (max ? c > bv : c < bv)) {
+                bv = c;
+                best = j;
+            }
+        }
+        return best;
+    }
+
+    // ---------------------------------------------------------------- products
+
+    /** x·Wᵀ + b for x [n, in], W [out, in], b [out] or null: one GEMM reading W transposed, then the bias row by row. */
+    static Tensor linear(Tensor x, Tensor w, Tensor b) {
+        x.live();
+        w.live();
+        int n = x.shape[0], in = x.shape[1], out = w.shape[0];
+        if (w.shape.length != 2 || w.shape[1] != in || (b != null && (b.shape.length != 1 || b.shape[0] != out))) {
+            throw new IllegalArgumentException("linear: input " + Shapes.str(x.shape) + ", weight " + Shapes.str(w.shape)
+                    + (b == null ? "" : ", bias " + Shapes.str(b.shape)) + " do not fit (weight must be [out, "
+                    + in + "], bias [out])");
+        }
+        DType dt = DType.promote(x.dtype, w.dtype);
+        Tensor y = Tensor.uninitialized(dt, new int[] {n, out}); // beta = 0 writes all of it
+        Tensor a = gemmReady(x.dtype == dt ? x : copy(x, dt));
+        Tensor wt = w.dtype == dt ? w : copy(w, dt);
+        boolean ta = isTransposed(a);
+        int lda = ta ? a.strides[1] : a.strides[0];
+        Tensor wc = wt.contiguousData();
+        // The bias is not the GEMM's C with beta = 1: a BLAS backend would then copy C in as well as out.
+        Tensor bc = b == null ? null : (b.dtype == dt ? b : copy(b, dt)).contiguousData();
+        if (dt == DType.FLOAT32) {
+            Gemm.sgemm(ta, true, n, out, in, 1f, a.storage.f, a.offset, lda, wc.storage.f, wc.offset, in, 0f, y.storage.f, 0, out);
+        } else {
+            Gemm.dgemm(ta, true, n, out, in, 1d, a.storage.d, a.offset, lda, wc.storage.d, wc.offset, in, 0d, y.storage.d, 0, out);
+        }
+        if (bc != null) {
+            Parallel.forRange(n, Math.max(1, ELEMENTWISE_GRAIN / Math.max(1, out)), (from, to) -> {
+                if (dt == DType.FLOAT32) Elementwise.addToRows(y.storage.f, out, bc.storage.f, bc.offset, from, to);
+                else Elementwise.addToRows(y.storage.d, out, bc.storage.d, bc.offset, from, to);
+            });
+        }
+        return y;
+    }
+
+    /** Matrix product over the last two axes, batch axes broadcast; transposed views go to GEMM as flags. */
+    static Tensor matmul(Tensor a, Tensor b) {
+        a.live();
+        b.live();
+        if (a.shape.length < 2 || b.shape.length < 2) {
+            throw new IllegalArgumentException("matmul: operands need at least 2 dimensions here, got " + Shapes.str(a.shape)
+                    + " and " + Shapes.str(b.shape));
+        }
+        int ra = a.shape.length, rb = b.shape.length;
+        int m = a.shape[ra - 2], k = a.shape[ra - 1], k2 = b.shape[rb - 2], nn = b.shape[rb - 1];
+        if (k != k2) {
+            throw new IllegalArgumentException("matmul: shapes " + Shapes.str(a.shape) + " and " + Shapes.str(b.shape)
+                    + " are not aligned (" + k + " columns vs " + k2 + " rows)");
+        }
+        DType dt = DType.promote(a.dtype, b.dtype);
+        if (a.dtype != dt) a = copy(a, dt);
+        if (b.dtype != dt) b = copy(b, dt);
+        int[] batch = Shapes.broadcast("matmul", Arrays.copyOf(a.shape, ra - 2), Arrays.copyOf(b.shape, rb - 2));
+        int[] outShape = Arrays.copyOf(batch, batch.length + 2);
+        outShape[batch.length] = m;
+        outShape[batch.length + 1] = nn;
+        if (k == 0) return Tensor.empty(dt, outShape); // empty sum: zeros (empty() is zero-filled)
+        Tensor out = Tensor.uninitialized(dt, outShape); // every GEMM below has beta = 0
+        if (out.numel() == 0) return out;
+        b = gemmReady(b);
+        // A batch of row-major A matrices times one shared B is a single GEMM with m·batch rows.
+        if (rb == 2 && ra > 2 && a.isContiguous()) {
+            gemm(dt, a.numel() / k, nn, k, 1, a.storage, a.offset, k, false, b, 0, out.storage, 0);
+            return out;
+        }
+        a = gemmReady(a);
+        int[] sa = Shapes.broadcastStrides(Arrays.copyOf(a.shape, ra - 2), Arrays.copyOf(a.strides, ra - 2), batch);
+        int[] sb = Shapes.broadcastStrides(Arrays.copyOf(b.shape, rb - 2), Arrays.copyOf(b.strides, rb - 2), batch);
+        int count = (int) Shapes.numel(batch);
+        int[] idx = new int[batch.length];
+        int oa = a.offset, ob = b.offset;
+        boolean ta = isTransposed(a);
+        int lda = ta ? a.strides[ra - 1] : a.strides[ra - 2];
+        for (int bi = 0; bi < count; bi++) {
+            gemm(dt, m, nn, k, 1, a.storage, oa, lda, ta, b, 0, out.storage, bi * m * nn);
+            for (int d = batch.length - 1; d >= 0; d--) {
+                oa += sa[d];
+                ob += sb[d];
+                if (++idx[d] < batch[d]) break;
+                oa -= sa[d] * batch[d];
+                ob -= sb[d] * batch[d];
+                idx[d] = 0;
+            }
+            b = new Tensor(b.storage, b.shape, b.strides, ob);
+        }
+        return out;
+    }
+
+    /** C (n wide, at co) ← beta·C + alpha·op(A)·B, B a GEMM-ready matrix (row-major or a transposed view). */
+    private static void gemm(DType dt, int m, int n, int k, double alpha, Storage as, int ao, int lda, boolean ta, Tensor b,
+                             double beta, Storage cs, int co) {
+        int rb = b.shape.length;
+        boolean tb = isTransposed(b);
+        int ldb = tb ? b.strides[rb - 1] : b.strides[rb - 2];
+        if (dt == DType.FLOAT32) {
+            Gemm.sgemm(ta, tb, m, n, k, (float) alpha, as.f, ao, lda, b.storage.f, b.offset, ldb, (float) beta, cs.f, co, n);
+        } else {
+            Gemm.dgemm(ta, tb, m, n, k, alpha, as.d, ao, lda, b.storage.d, b.offset, ldb, beta, cs.d, co, n);
+        }
+    }
+
+    /** A matrix whose last two axes GEMM can read directly: row-major, or a transposed view of row-major. */
+    private static Tensor gemmReady(Tensor t) {
+        int r = t.shape.length;
+        int cols = t.shape[r - 1];
+        boolean rowMajor = t.strides[r - 1] == 1 && t.strides[r - 2] >= Math.max(cols, 1);
+        if (rowMajor || isTransposed(t)) return t;
+        return copy(t, t.dtype);
+    }
+
+    private static boolean isTransposed(Tensor t) {
+        int r = t.shape.length;
+        int rows = t.shape[r - 2], cols = t.shape[r - 1];
+        return !(t.strides[r - 1] == 1 && t.strides[r - 2] >= Math.max(cols, 1))
+                && t.strides[r - 2] == 1 && t.strides[r - 1] >= Math.max(rows, 1);
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    private static int[] dropAxes(int[] shape, int[] axes) {
+        int[] out = new int[shape.length - axes.length];
+        int k = 0;
+        outer:
+        for (int d = 0; d < shape.length; d++) {
+            for (int a : axes) if (a == d) continue outer;
+            out[k++] = shape[d];
+        }
+        return out;
+    }
+
+    /** The integer values of an index tensor, each checked to lie in [0, size). */
+    private static int[] indices(String op, Tensor index, int size) {
+        double[] v = index.toDoubleArray();
+        int[] out = new int[v.length];
+        for (int i = 0; i < v.length; i++) {
+            int k = (int) v[i];
+            if (k != v[i] || k < 0 || k >= size) {
+                throw new IllegalArgumentException(op + ": index " + v[i] + " is not an integer in [0, " + size + ")");
+            }
+            out[i] = k;
+        }
+        return out;
+    }
+
+    interface IndexedVisitor {
+        void visit(int flat, int[] coord);
+    }
+
+    private static void forEachIndexed(int[] shape, IndexedVisitor v) {
+        int n = (int) Shapes.numel(shape);
+        int[] coord = new int[shape.length];
+        for (int i = 0; i < n; i++) {
+            v.visit(i, coord);
+            for (int d = shape.length - 1; d >= 0; d--) {
+                if (++coord[d] < shape[d]) break;
+                coord[d] = 0;
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- losses
+
+    /** The mean cross-entropy loss (0-D) and the softmax of the logits that its rows leave behind. */
+    record SoftmaxAndLoss(Tensor softmax, Tensor loss) {}
+
+    /**
+     * Mean cross-entropy of logits z [B, C] against class indices y, row by row in float64 on the pool; the rows'
+     * terms are summed in row order afterwards, so the bits do not depend on the number of threads.
+     */
+    static SoftmaxAndLoss crossEntropy(Tensor z, int[] y) {
+        z.live();
+        if (z.shape.length != 2) {
+            throw new IllegalArgumentException("crossEntropy: logits must have shape [batch, classes], got " + Shapes.str(z.shape));
+        }
+        int b = z.shape[0], c = z.shape[1];
+        if (y.length != b) {
+            throw new IllegalArgumentException("crossEntropy: " + y.length + " labels for logits " + Shapes.str(z.shape)
+                    + "; expected one label per row");
+        }
+        for (int r = 0; r < b; r++) {
+            if (y[r] < 0 || y[r] >= c) {
+                throw new IllegalArgumentException("crossEntropy: label " + y[r] + " at row " + r
+                        + " is not a class index in [0, " + c + ")");
+            }
+        }
+        Tensor zc = z.contiguousData();
+        Tensor p = Tensor.uninitialized(z.dtype, z.shape);
+        double[] rowLoss = Storage.allocateUninitialized(DType.FLOAT64, b).d; // arena memory in a step
+        Parallel.forRange(b, Math.max(1, CROSS_ENTROPY_GRAIN / c), (from, to) -> {
+            if (z.dtype == DType.FLOAT32) LossKernels.crossEntropyRows(zc.storage.f, zc.offset, p.storage.f, from, to, c, y, rowLoss);
+            else LossKernels.crossEntropyRows(zc.storage.d, zc.offset, p.storage.d, from, to, c, y, rowLoss);
+        });
+        double total = 0;
+        for (int r = 0; r < b; r++) total += rowLoss[r];
+        return new SoftmaxAndLoss(p, Tensor.full(z.dtype, total / b));
+    }
+
+    /** softmax − onehot(y), from the softmax rows p [B, C] (a copy; p is left as it is). */
+    static Tensor minusOneHot(Tensor p, int[] y) {
+        Tensor out = copy(p, p.dtype);
+        if (out.dtype == DType.FLOAT32) LossKernels.subtractOneHot(out.storage.f, p.shape[1], y);
+        else LossKernels.subtractOneHot(out.storage.d, p.shape[1], y);
+        return out;
+    }
+
+    /** 1/(2n)·Σ(a − t)², n the size of axis 0 (1 for a 0-D a), in a's dtype. */
+    static Tensor quadraticCost(Tensor a, Tensor t) {
+        sameShape("quadraticCost", a, t);
+        int n = a.shape.length == 0 ? 1 : a.shape[0];
+        DType dt = a.dtype == t.dtype ? a.dtype : DType.FLOAT64; // mixed: both widened exactly
+        Tensor ac = a.dtype == dt ? a.contiguousData() : copy(a, dt), tc = t.dtype == dt ? t.contiguousData() : copy(t, dt);
+        double sum = dt == DType.FLOAT32
+                ? LossKernels.sumSquaredDifference(ac.storage.f, ac.offset, tc.storage.f, tc.offset, ac.numel())
+                : LossKernels.sumSquaredDifference(ac.storage.d, ac.offset, tc.storage.d, tc.offset, ac.numel());
+        return Tensor.scalar(sum / (2.0 * n), a.dtype);
+    }
+
+    /** mean(max(z, 0) − z·y + log(1 + exp(−|z|))) in the promoted dtype of z and y. */
+    static Tensor binaryCrossEntropyWithLogits(Tensor z, Tensor y) {
+        sameShape("binaryCrossEntropyWithLogits", z, y);
+        DType dt = DType.promote(z.dtype, y.dtype);
+        Tensor zc = z.dtype == dt ? z.contiguousData() : copy(z, dt), yc = y.dtype == dt ? y.contiguousData() : copy(y, dt);
+        int n = zc.numel(), rowLength = z.shape.length == 0 ? 1 : z.shape[z.shape.length - 1];
+        // The sum divided by n in the dtype, as sum().div(n) does.
+        double mean = dt == DType.FLOAT32
+                ? LossKernels.binaryCrossEntropyWithLogits(zc.storage.f, zc.offset, yc.storage.f, yc.offset, n, rowLength) / (float) n
+                : LossKernels.binaryCrossEntropyWithLogits(zc.storage.d, zc.offset, yc.storage.d, yc.offset, n, rowLength) / n;
+        return Tensor.scalar(mean, dt);
+    }
+
+    private static void sameShape(String op, Tensor a, Tensor b) {
+        if (!Arrays.equals(a.shape, b.shape)) {
+            throw new IllegalArgumentException(op + ": input shape " + Shapes.str(a.shape) + " and target shape "
+                    + Shapes.str(b.shape) + " differ");
+        }
+    }
+}
