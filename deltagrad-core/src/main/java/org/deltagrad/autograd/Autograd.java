@@ -17,8 +17,8 @@ public final class Autograd {
     static final class Mode {
         boolean gradEnabled = true;
         boolean detectAnomaly;
-        /** A backward rule is running: its ops are checked as that rule's output, not as forward ops. */
-        boolean inBackwardRule;
+        /** A sweep is running: the ops of its rules are checked as the rules' results, not as forward ops. */
+        boolean inBackward;
     }
 
     private static final ThreadLocal<Mode> MODE = ThreadLocal.withInitial(Mode::new);

@@ -47,7 +47,9 @@ final class Engine {
         Map<Node, Tensor> adjoint = new HashMap<>();
         adjoint.put(root, gradOutput != null ? gradOutput.to(output.dtype()) : Tensor.ones(output.dtype(), output.shape()));
         Map<Node, Tensor> targetAdjoints = new HashMap<>();
-        boolean detectAnomaly = Autograd.isAnomalyDetectionEnabled();
+        Autograd.Mode mode = Autograd.mode();
+        boolean outerSweep = mode.inBackward;
+        mode.inBackward = true;
 
         try (Autograd.Scope scope = Autograd.setGradEnabled(createGraph)) {
             for (Node node : order) {
@@ -68,7 +70,7 @@ final class Engine {
                     Node input = node.next[i];
                     grads[i] = input == null || grads[i] == null ? null : fitToInput(node, i, grads[i]);
                 }
-                if (detectAnomaly) Anomaly.checkBackward(node, g, grads);
+                if (mode.detectAnomaly) Anomaly.checkBackward(node, g, grads);
                 for (int i = 0; i < grads.length; i++) {
                     Node input = node.next[i];
                     if (grads[i] != null && (needed == null || needed.contains(input))) adjoint.merge(input, grads[i], Tensor::add);
@@ -76,6 +78,8 @@ final class Engine {
                 if (observer != null) observer.visit(node, g, grads);
                 if (!retainGraph) node.release();
             }
+        } finally {
+            mode.inBackward = outerSweep;
         }
         if (targets == null) return List.of();
         List<Tensor> result = new ArrayList<>(targets.size());

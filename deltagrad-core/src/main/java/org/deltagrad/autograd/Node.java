@@ -71,7 +71,7 @@ public final class Node {
      */
     public static Tensor record(String name, Rule rule, Tensor output, Tensor[] saved, Tensor... inputs) {
         Autograd.Mode mode = Autograd.mode();
-        if (mode.detectAnomaly && !mode.inBackwardRule) Anomaly.checkForward(name, output, inputs);
+        if (mode.detectAnomaly && !mode.inBackward) Anomaly.checkForward(name, output, inputs);
         if (!mode.gradEnabled) return output;
         Node[] next = null;
         for (int i = 0; i < inputs.length; i++) {
@@ -145,16 +145,8 @@ public final class Node {
         return t;
     }
 
-    /** Runs the backward rule; under anomaly detection its ops are not checked as forward ops (the sweep checks its result). */
     Tensor[] applyRule(Tensor gradOutput) {
-        Autograd.Mode mode = Autograd.mode();
-        boolean outer = mode.inBackwardRule;
-        mode.inBackwardRule = true;
-        try {
-            return rule.backward(gradOutput, this);
-        } finally {
-            mode.inBackwardRule = outer;
-        }
+        return rule.backward(gradOutput, this);
     }
 
     /** Frees the saved tensors; a later backward through this node fails with a clear message. */
