@@ -5,14 +5,10 @@ package org.deltagrad;
  * in-place writes bump so that backward can tell when a tensor it saved was modified.
  */
 final class Storage {
-    private static final java.util.concurrent.atomic.AtomicLong SERIALS = new java.util.concurrent.atomic.AtomicLong();
-
     /** The elements; after {@link #release()} an empty array of the same type (see {@link Arena}). */
     float[] f;
     double[] d;
     int version;
-    /** Allocation order: lets the backward sweep tell gradients it made itself from older tensors. */
-    final long serial = SERIALS.incrementAndGet();
 
     Storage(float[] f) {
         this.f = f;
@@ -22,11 +18,6 @@ final class Storage {
     Storage(double[] d) {
         this.f = null;
         this.d = d;
-    }
-
-    /** The serial the next storage will get. */
-    static long nextSerial() {
-        return SERIALS.get() + 1;
     }
 
     /** n zeros: from the thread's open {@link Arena} scope if there is one, else newly allocated. */

@@ -5,8 +5,8 @@ import java.util.List;
 import java.util.SplittableRandom;
 
 import org.deltagrad.autograd.Autograd;
+import org.deltagrad.autograd.AutogradMeta;
 import org.deltagrad.autograd.Node;
-import org.deltagrad.autograd.TensorAccess;
 import org.deltagrad.kernels.Elementwise.Binary;
 import org.deltagrad.kernels.Elementwise.Unary;
 import org.deltagrad.kernels.Parallel;
@@ -19,42 +19,23 @@ import org.deltagrad.kernels.Parallel;
  * <p>Ops follow NumPy/PyTorch names and broadcasting rules. Views (reshape of contiguous data, transpose,
  * permute, narrow, expand) share storage with their base; in-place writes bump a version counter that
  * backward checks.
+ *
+ * <p>Threads. Safe at the same time on several threads: ops that only read shared tensors (each thread
+ * builds its own graph, even from shared parameters), and {@link #backward()} of such graphs into shared leaves:
+ * adding into a leaf's {@link #grad()} is locked per leaf, so every thread's gradient arrives whole (in either
+ * order: float sums may then differ in the last bit). Grad mode, anomaly detection and arena scopes belong to
+ * one thread. Not safe: an in-place write ({@code addInPlace}, {@code fill}, {@code setGrad}, {@code zeroGrad},
+ * an optimiser step) to a tensor that another thread reads or writes meanwhile, and two sweeps of one graph.
  */
 public final class Tensor {
-    static {
-        Autograd.install(new TensorAccess() {
-            @Override
-            public void setGradFn(Tensor output, Node node) {
-                output.gradFn = node;
-                output.requiresGrad = true;
-            }
-
-            @Override
-            public Node edgeTo(Tensor t) {
-                return t.gradFn != null ? t.gradFn : t.accumulator();
-            }
-
-            @Override
-            public long storageSerial(Tensor t) {
-                return t.storage.serial;
-            }
-
-            @Override
-            public long nextSerial() {
-                return Storage.nextSerial();
-            }
-        });
-    }
-
     final DType dtype;
     final int[] shape;
     final int[] strides;
     final int offset;
     final Storage storage;
 
+    private final AutogradMeta autograd = new AutogradMeta();
     private boolean requiresGrad;
-    private Node gradFn;
-    private Node accumulator;
     private Tensor grad;
 
     Tensor(Storage storage, int[] shape, int[] strides, int offset) {
@@ -319,7 +300,7 @@ public final class Tensor {
             sb.append("...");
         }
         sb.append(", shape=").append(Shapes.str(shape)).append(", dtype=").append(dtype.name().toLowerCase());
-        if (gradFn != null) sb.append(", gradFn=").append(gradFn.name());
+        if (gradFn() != null) sb.append(", gradFn=").append(gradFn().name());
         else if (requiresGrad) sb.append(", requiresGrad=true");
         return sb.append(')').toString();
     }
@@ -342,11 +323,11 @@ public final class Tensor {
 
     /** Marks a leaf as a variable to differentiate with respect to. Returns this. */
     public Tensor requiresGrad(boolean requires) {
-        if (gradFn != null && !requires) {
-            throw new IllegalStateException("requiresGrad(false) on a tensor computed by '" + gradFn.name()
+        if (gradFn() != null && !requires) {
+            throw new IllegalStateException("requiresGrad(false) on a tensor computed by '" + gradFn().name()
                     + "'; use detach() to get a tensor outside the graph");
         }
-        this.requiresGrad = requires || gradFn != null;
+        this.requiresGrad = requires || gradFn() != null;
         return this;
     }
 
@@ -356,11 +337,16 @@ public final class Tensor {
 
     /** The node that computed this tensor (null for leaves and for tensors computed without grad). */
     public Node gradFn() {
-        return gradFn;
+        return autograd.gradFn();
+    }
+
+    /** This tensor's link into the graph: opaque, only {@code org.deltagrad.autograd} reads or sets what it holds. */
+    public AutogradMeta autogradMeta() {
+        return autograd;
     }
 
     public boolean isLeaf() {
-        return gradFn == null;
+        return gradFn() == null;
     }
 
     /** The accumulated gradient of a leaf (null until a backward reaches it). */
@@ -377,15 +363,10 @@ public final class Tensor {
 
     /**
      * Clears the accumulated gradient (to null, like PyTorch's {@code set_to_none}): the next backward then
-     * hands the leaf the gradient it computes instead of adding it into a zeroed buffer.
+     * hands the leaf a copy of the gradient it computes instead of adding it into a zeroed buffer.
      */
     public void zeroGrad() {
         grad = null;
-    }
-
-    Node accumulator() {
-        if (accumulator == null) accumulator = Node.accumulator(this);
-        return accumulator;
     }
 
     /** Backpropagates from this scalar: every leaf that requires grad gets d(this)/d(leaf) added to grad(). */

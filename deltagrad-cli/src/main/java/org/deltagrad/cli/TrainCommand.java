@@ -44,6 +44,8 @@ public final class TrainCommand implements Callable<Integer> {
     String schedule;
     @Option(names = "--diagnostics", description = "Record per-layer |delta|, gradient norms and saturated units each epoch.")
     boolean diagnostics;
+    @Option(names = "--detect-anomaly", description = "Stop at the first op (forward or backward) that makes a NaN or an infinity from finite inputs, naming it and where it was created (slow: for debugging).")
+    boolean detectAnomaly;
     @Option(names = "--out", paramLabel = "DIR", description = "Where outputs go unless named below (default: runs/<dataset>).")
     Path out;
     @Option(names = "--save", paramLabel = "FILE", description = "Model weights (.safetensors; architecture JSON beside it).")
@@ -60,6 +62,7 @@ public final class TrainCommand implements Callable<Integer> {
         if (epochs != null) config.epochs = epochs;
         if (schedule != null) config.schedule = schedule;
         config.diagnostics = diagnostics;
+        config.detectAnomaly = detectAnomaly;
         try {
             config.validate();
         } catch (IllegalArgumentException e) {

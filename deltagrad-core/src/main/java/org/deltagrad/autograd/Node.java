@@ -39,9 +39,11 @@ public final class Node {
     private int[] savedVersions;
     private boolean released;
     final Tensor variable;
+    /** Where the forward op was created, kept only under {@link Autograd#detectAnomaly()} (else null). */
+    final Throwable creation;
 
     private Node(String name, Rule rule, Node[] next, int[][] inputShapes, DType[] inputDtypes,
-                 int[] outputShape, Tensor[] saved, Tensor variable) {
+                 int[] outputShape, Tensor[] saved, Tensor variable, Throwable creation) {
         this.name = name;
         this.rule = rule;
         this.next = next;
@@ -50,29 +52,33 @@ public final class Node {
         this.outputShape = outputShape;
         this.saved = saved;
         this.variable = variable;
+        this.creation = creation;
         if (saved != null) {
             savedVersions = new int[saved.length];
             for (int i = 0; i < saved.length; i++) savedVersions[i] = saved[i] == null ? 0 : saved[i].version();
         }
     }
 
-    /** The accumulator node of a leaf tensor that requires grad (created once per leaf, by the tensor). */
-    public static Node accumulator(Tensor leaf) {
-        return new Node("AccumulateGrad", null, new Node[0], new int[0][], new DType[0], leaf.shape(), null, leaf);
+    /** The accumulator node of a leaf tensor that requires grad (made once per leaf, by its {@link AutogradMeta}). */
+    static Node accumulator(Tensor leaf) {
+        return new Node("AccumulateGrad", null, new Node[0], new int[0][], new DType[0], leaf.shape(), null, leaf, null);
     }
 
     /**
      * Records {@code output = name(inputs)} in the graph if grad mode is on and any input requires grad;
-     * otherwise returns {@code output} untouched. This is how every differentiable op enters the graph.
+     * otherwise returns {@code output} untouched. Every differentiable op passes through here, with or without
+     * grad, which is why anomaly detection checks forward ops here.
      */
     public static Tensor record(String name, Rule rule, Tensor output, Tensor[] saved, Tensor... inputs) {
-        if (!Autograd.isGradEnabled()) return output;
+        Autograd.Mode mode = Autograd.mode();
+        if (mode.detectAnomaly && !mode.inBackward) Anomaly.checkForward(name, output, inputs);
+        if (!mode.gradEnabled) return output;
         Node[] next = null;
         for (int i = 0; i < inputs.length; i++) {
             Tensor in = inputs[i];
             if (in != null && in.requiresGrad()) {
                 if (next == null) next = new Node[inputs.length];
-                next[i] = Autograd.ACCESS.edgeTo(in);
+                next[i] = Autograd.edge(in);
             }
         }
         if (next == null) return output;
@@ -83,9 +89,9 @@ public final class Node {
             shapes[i] = inputs[i].shape();
             dtypes[i] = inputs[i].dtype();
         }
-        Node node = new Node(name, rule, next, shapes, dtypes, output.shape(), saved, null);
-        Autograd.ACCESS.setGradFn(output, node);
-        return output;
+        Throwable creation = mode.detectAnomaly ? new Throwable("the forward op '" + name + "' was created here") : null;
+        output.autogradMeta().setGradFn(new Node(name, rule, next, shapes, dtypes, output.shape(), saved, null, creation));
+        return output.requiresGrad(true);
     }
 
     /** The op's name, e.g. {@code mul}; accumulator nodes of leaves are named {@code AccumulateGrad}. */
@@ -137,11 +143,6 @@ public final class Node {
                     + savedVersions[i] + "). Modify a copy (copy()) instead, or modify it only after backward.");
         }
         return t;
-    }
-
-    /** The saved tensors as they are (null once released), for the sweep's bookkeeping. */
-    Tensor[] savedTensors() {
-        return saved;
     }
 
     Tensor[] applyRule(Tensor gradOutput) {

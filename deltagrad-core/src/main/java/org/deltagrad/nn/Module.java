@@ -15,6 +15,13 @@ import org.deltagrad.autograd.Autograd;
  * like PyTorch's {@code nn.Module}. Parameter names are dotted paths through the children in registration
  * order ({@code 0.weight}, {@code 0.bias}, {@code 2.weight} for a {@link Sequential}), so a state dict lines up
  * key for key with the one PyTorch writes for the same architecture.
+ *
+ * <p>Threads. Inference, {@link #forward} inside {@link Autograd#noGrad()} in eval mode, only reads the
+ * parameters: one module may serve any number of threads at once. {@code forward} and {@code backward()} of
+ * separate batches may also run on several threads at once: each records its own graph and the gradients add
+ * up in the shared parameters' {@code grad()}. Nothing may run on the module while one thread changes it: an
+ * optimiser step, {@link #zeroGrad()}, {@link #train(boolean)}/{@link #eval()}, loading a state dict; and a
+ * {@link Dropout} in training mode counts its calls, so it serves one thread.
  */
 public abstract class Module {
     private final LinkedHashMap<String, Tensor> parameters = new LinkedHashMap<>();

@@ -5,7 +5,11 @@ import org.deltagrad.autograd.Autograd;
 import org.deltagrad.data.Dataset;
 import org.deltagrad.nn.Module;
 
-/** Accuracy, per-class accuracy and the confusion matrix (rows: true class, columns: predicted). */
+/**
+ * Accuracy, per-class accuracy and the confusion matrix (rows: true class, columns: predicted). {@link #of}
+ * runs the model under {@code noGrad} in eval mode and only reads it, so several threads may evaluate one model
+ * at once if it is already in eval mode (of a model in training mode it switches the mode, and back).
+ */
 public record Evaluation(double accuracy, double[] perClassAccuracy, long[][] confusion) {
 
     public static Evaluation of(Module model, Dataset data, int batch) {

@@ -33,6 +33,8 @@ public final class TrainConfig {
     public boolean diagnostics;
     /** Measure test accuracy after every epoch (benchmarks turn this off). */
     public boolean evaluateEachEpoch = true;
+    /** Run every step under {@code Autograd.detectAnomaly()}: stop at the first op that makes a NaN or an infinity. */
+    public boolean detectAnomaly;
 
     /** Checks the values and names a bad one in one line. */
     public TrainConfig validate() {

@@ -6,6 +6,7 @@ import java.util.List;
 
 import org.deltagrad.Arena;
 import org.deltagrad.Tensor;
+import org.deltagrad.autograd.AnomalyException;
 import org.deltagrad.autograd.Autograd;
 import org.deltagrad.data.Batch;
 import org.deltagrad.data.DataLoader;
@@ -30,6 +31,11 @@ import org.deltagrad.optim.SGD;
  * Mini-batch training of a multilayer perceptron: for each batch, forward, loss, one backward sweep, one
  * optimiser step; after each epoch, test accuracy (and, if asked, the per-layer learning-slowdown diagnostics).
  * Same configuration and seed: the same numbers, bit for bit, on any thread count.
+ *
+ * <p>Threads. A fit runs on the calling thread, with the kernels' shared worker pool. Fits on separate threads
+ * (of one Trainer or several) are independent: each builds its own model, optimiser and arena. A model must not
+ * be trained by two fits or optimisers at once; it may be evaluated from other threads once training returned.
+ * {@link TrainConfig#detectAnomaly} runs every step inside {@link Autograd#detectAnomaly()}.
  */
 public final class Trainer {
 
@@ -95,7 +101,8 @@ public final class Trainer {
                 // Each step's tensors (activations, gradients, temporaries) live in the arena: from the second step
                 // on, a step reuses the previous step's arrays instead of allocating its own. The batch comes from
                 // the loader's two prefetch buffers.
-                try (Arena.Scope step = arena.open()) {
+                try (Arena.Scope step = arena.open();
+                     Autograd.Scope anomaly = config.detectAnomaly ? Autograd.detectAnomaly() : null) {
                     Batch b = batches.next();
                     batchIndex++;
                     long t0 = System.nanoTime();
@@ -120,6 +127,8 @@ public final class Trainer {
                     seen += b.size();
                     correct += countCorrect(out, b.labels());
                     if (listener != null) listener.batch(epoch, b.size(), value);
+                } catch (AnomalyException e) {
+                    throw e.in("epoch " + epoch + ", batch " + batchIndex + " of " + loader.batchesPerEpoch());
                 } finally {
                     optimizer.zeroGrad(); // the gradients were arena memory: no parameter may keep one past its step
                 }
