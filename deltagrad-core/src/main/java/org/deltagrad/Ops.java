@@ -528,7 +528,7 @@ final class Ops {
     /**
      * Element-wise kernels over at least twice this many elements are split over the worker pool (as PyTorch's
      * parallel_for does from 32K), the ops here and the in-place updates of {@link Tensor#addInPlace} and
-     * {@link Tensor#fusedInPlace}: each element is computed by the same code whoever runs it, so the bits do not
+     * {@link FusedOptimizers}: each element is computed by the same code whoever runs it, so the bits do not
      * depend on the split. Smaller ones stay on the calling thread ({@link Parallel#forRange} runs a single range
      * there), where a pool job would cost more than it saves.
      */
