@@ -9,6 +9,7 @@ import org.deltagrad.autograd.AutogradMeta;
 import org.deltagrad.autograd.Node;
 import org.deltagrad.kernels.Elementwise.Binary;
 import org.deltagrad.kernels.Elementwise.Unary;
+import org.deltagrad.kernels.FusedOptim;
 import org.deltagrad.kernels.Parallel;
 
 /**
@@ -394,7 +395,8 @@ public final class Tensor {
 
     // ================================================================ in-place writes (not differentiable)
 
-    private void checkInPlace(String op) {
+    /** Refuses an in-place write to a tensor in the graph, and bumps the version counter backward checks. */
+    void checkInPlace(String op) {
         if (requiresGrad && Autograd.isGradEnabled()) {
             throw new IllegalStateException(op + ": in-place write to a tensor that requires grad (it is part of the graph); "
                     + "do it inside Autograd.noGrad(), e.g. for an optimiser step, or on a copy");
@@ -411,19 +413,11 @@ public final class Tensor {
     public Tensor addInPlace(Tensor other, double alpha) {
         if (Arrays.equals(other.shape, shape) && other.dtype == dtype && isContiguous() && other.isContiguous()) {
             checkInPlace("addInPlace");
-            float a = (float) alpha;
+            Storage x = storage, y = other.storage;
             int xo = offset, yo = other.offset;
-            float[] xf = storage.f, yf = other.storage.f;
-            double[] xd = storage.d, yd = other.storage.d;
             Parallel.forRange(numel(), TensorKernels.ELEMENTWISE_GRAIN, (from, to) -> {
-                if (xo == yo) { // one index expression, which C2 vectorises (see Elementwise's VECTORISED)
-                    if (xf != null) for (int i = xo + from; i < xo + to; i++) xf[i] += a * yf[i];
-                    else for (int i = xo + from; i < xo + to; i++) xd[i] += alpha * yd[i];
-                } else if (xf != null) {
-                    for (int i = from; i < to; i++) xf[xo + i] += a * yf[yo + i];
-                } else {
-                    for (int i = from; i < to; i++) xd[xo + i] += alpha * yd[yo + i];
-                }
+                if (x.f != null) FusedOptim.axpy(x.f, xo + from, y.f, yo + from, to - from, alpha);
+                else FusedOptim.axpy(x.d, xo + from, y.d, yo + from, to - from, alpha);
             });
             return this;
         }
@@ -442,69 +436,6 @@ public final class Tensor {
         checkInPlace("mulInPlace");
         TensorKernels.copyInto(TensorKernels.binary("mul", Binary.MUL, this, scalar(factor, dtype)), this);
         return this;
-    }
-
-    /**
-     * A fused element-wise loop, written in place, over this tensor and {@code others}: all contiguous, of one
-     * shape and dtype, not overlapping. The optimisers' updates use it so that a step is one pass over memory with
-     * no temporaries. The kernel must be element-wise (element i of each output depends only on element i of each
-     * operand) and safe to call from several threads at once: large tensors are cut into ranges that run in
-     * parallel. Every operand is handed to the kernel at the same offset, so that its loop indexes all arrays alike,
-     * which is what lets C2 vectorise it (see {@code Elementwise}); operands at different offsets (views) are
-     * worked on in copies at offset 0 and copied back.
-     */
-    public Tensor fusedInPlace(Fused kernel, Tensor... others) {
-        checkInPlace("fusedInPlace");
-        Tensor[] all = new Tensor[others.length + 1];
-        all[0] = this;
-        System.arraycopy(others, 0, all, 1, others.length);
-        boolean sameOffset = true;
-        for (int k = 0; k < all.length; k++) {
-            Tensor t = all[k];
-            if (!Arrays.equals(t.shape, shape) || t.dtype != dtype || !t.isContiguous()) {
-                throw new IllegalArgumentException("fusedInPlace: operand " + k + " (" + Shapes.str(t.shape) + ", " + t.dtype
-                        + ") does not match " + Shapes.str(shape) + ", " + dtype + " or is not contiguous");
-            }
-            sameOffset &= t.offset == offset;
-            if (k > 0) t.storage.version++;
-        }
-        if (sameOffset) {
-            runFused(kernel, all, offset);
-            return this;
-        }
-        Tensor[] copies = new Tensor[all.length];
-        for (int k = 0; k < all.length; k++) copies[k] = TensorKernels.copy(all[k], dtype);
-        runFused(kernel, copies, 0);
-        int n = numel();
-        for (int k = 0; k < all.length; k++) { // the kernel's outputs back; its inputs get their own values again
-            if (copies[k].storage.f != null) System.arraycopy(copies[k].storage.f, 0, all[k].storage.f, all[k].offset, n);
-            else System.arraycopy(copies[k].storage.d, 0, all[k].storage.d, all[k].offset, n);
-        }
-        return this;
-    }
-
-    private void runFused(Fused kernel, Tensor[] all, int at) {
-        boolean f = storage.f != null;
-        float[][] fa = f ? new float[all.length][] : null;
-        double[][] da = f ? null : new double[all.length][];
-        for (int k = 0; k < all.length; k++) {
-            if (f) fa[k] = all[k].storage.f; else da[k] = all[k].storage.d;
-        }
-        // Element-wise, so any split gives the same bits; large updates use both cores (and each core updates
-        // the half of a weight gradient that it computed, which stays in its cache).
-        Parallel.forRange(numel(), TensorKernels.ELEMENTWISE_GRAIN, (from, to) -> {
-            if (f) kernel.floats(to - from, fa, at + from); else kernel.doubles(to - from, da, at + from);
-        });
-    }
-
-    /**
-     * The loops of {@link #fusedInPlace}: element i (of n) of operand k is {@code x[k][at + i]}, the same offset for
-     * every operand (index them all alike: C2 vectorises only such loops).
-     */
-    public interface Fused {
-        void floats(int n, float[][] x, int at);
-
-        void doubles(int n, double[][] x, int at);
     }
 
     /** Copies src (broadcast to this shape, converted to this dtype) into this tensor. */

@@ -161,35 +161,6 @@ class TensorTest {
     }
 
     @Test
-    void fusedInPlaceHandsEveryOperandAtOneOffsetAndWritesViewsBack() {
-        // x ← x + 2y, y ← y − 1, over operands at offset 0 and over views at other offsets (worked on in copies).
-        Tensor.Fused kernel = new Tensor.Fused() {
-            @Override
-            public void floats(int n, float[][] v, int at) {
-                for (int i = 0; i < n; i++) { v[0][at + i] += 2 * v[1][at + i]; v[1][at + i] -= 1; }
-            }
-
-            @Override
-            public void doubles(int n, double[][] v, int at) {
-                for (int i = 0; i < n; i++) { v[0][at + i] += 2 * v[1][at + i]; v[1][at + i] -= 1; }
-            }
-        };
-        int n = 40_000; // large enough to be split over the pool
-        for (DType dt : DType.values()) {
-            Tensor xBase = Tensor.rand(dt, new java.util.SplittableRandom(1), n + 7), yBase = Tensor.rand(dt, new java.util.SplittableRandom(2), n + 3);
-            double[] x0 = xBase.toDoubleArray(), y0 = yBase.toDoubleArray();
-            Tensor x = xBase.narrow(0, 7, n), y = yBase.narrow(0, 3, n); // offsets 7 and 3
-            x.fusedInPlace(kernel, y);
-            Tensor xs = Tensor.of(java.util.Arrays.copyOfRange(x0, 7, n + 7), n).to(dt), ys = Tensor.of(java.util.Arrays.copyOfRange(y0, 3, n + 3), n).to(dt);
-            xs.fusedInPlace(kernel, ys); // both at offset 0
-            assertArrayEquals(xs.toDoubleArray(), x.toDoubleArray(), 0, dt + ": x");
-            assertArrayEquals(ys.toDoubleArray(), y.toDoubleArray(), 0, dt + ": y");
-            assertEquals(x0[0], xBase.toDoubleArray()[0]); // outside the views: untouched
-            assertEquals(y0[2], yBase.toDoubleArray()[2]);
-        }
-    }
-
-    @Test
     void softmaxIsStableForLargeInputs() {
         Tensor x = t(new double[] {1000, 1001, 1002}, 3);
         double[] p = x.softmax(0).toDoubleArray();

@@ -23,7 +23,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /** {@code deltagrad train}: trains a multilayer perceptron and writes the model, a report and pictures. */
@@ -60,13 +59,13 @@ public final class TrainCommand implements Callable<Integer> {
         PrintWriter log = spec.commandLine().getOut();
         TrainConfig config = options.config(spec);
         if (epochs != null) config.epochs = epochs;
-        if (schedule != null) config.schedule = schedule;
         config.diagnostics = diagnostics;
         config.detectAnomaly = detectAnomaly;
         try {
+            if (schedule != null) config.schedule = TrainConfig.ScheduleKind.parse(schedule);
             config.validate();
         } catch (IllegalArgumentException e) {
-            throw new ParameterException(spec.commandLine(), e.getMessage(), e);
+            throw TrainOptions.usageError(spec, e);
         }
         Datasets.TrainTest data = Datasets.load(config.dataset, config.dataDir);
         Path dir = out != null ? out : Path.of("runs", config.dataset);
@@ -77,7 +76,7 @@ public final class TrainCommand implements Callable<Integer> {
         Trainer trainer = new Trainer(config);
         log.printf(Locale.ROOT, "deltagrad train: %s (%d train, %d test, %d features, %d classes), layers %s, %s, %s loss, %s lr=%s, batch %d, %d epoch%s%n",
                 config.dataset, data.train().size(), data.test().size(), data.train().numFeatures(), data.train().numClasses(),
-                java.util.Arrays.toString(config.hidden), config.activation.id(), config.loss, config.optimizer,
+                java.util.Arrays.toString(config.hidden), config.activation.id(), config.loss.id(), config.optimizer.id(),
                 Double.toString(config.lr), config.batch, config.epochs, config.epochs == 1 ? "" : "s");
         log.println("GEMM backend: " + org.deltagrad.kernels.Gemm.backend().name());
         Trainer.Result result = trainer.fit(data, new ProgressListener(config, data.train().size(), log));

@@ -1,6 +1,9 @@
 package org.deltagrad.cli;
 
 import java.nio.file.Path;
+import java.util.EnumSet;
+import java.util.Locale;
+import java.util.Set;
 
 import org.deltagrad.data.Datasets;
 import org.deltagrad.nn.Activation;
@@ -45,10 +48,27 @@ public final class TrainOptions {
     public TrainConfig config(CommandSpec spec) {
         try {
             return config();
-        } catch (IllegalArgumentException | UserException e) {
+        } catch (IllegalArgumentException e) {
+            throw usageError(spec, e);
+        } catch (UserException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage(), e);
         }
     }
+
+    /** A usage error for a bad value; one the configuration refused is named by its flag, not by its field. */
+    public static ParameterException usageError(CommandSpec spec, IllegalArgumentException e) {
+        String message = e instanceof TrainConfig.InvalidValue bad ? bad.messageNaming(flag(bad.field())) : e.getMessage();
+        return new ParameterException(spec.commandLine(), message, e);
+    }
+
+    /** The flag that sets a {@link TrainConfig} field: {@code hidden} is --layers, {@code weightDecay} --weight-decay. */
+    static String flag(String field) {
+        if (field.equals("hidden")) return "--layers";
+        return "--" + field.replaceAll("([A-Z])", "-$1").toLowerCase(Locale.ROOT);
+    }
+
+    private static final Set<TrainConfig.OptimizerKind> SGD_FAMILY =
+            EnumSet.of(TrainConfig.OptimizerKind.SGD, TrainConfig.OptimizerKind.MOMENTUM, TrainConfig.OptimizerKind.NESTEROV);
 
     /** Flags over dataset-specific defaults: tuned for seconds on spirals, a strong MLP on the image sets. */
     TrainConfig config() {
@@ -63,9 +83,9 @@ public final class TrainOptions {
         }
         if (layers != null) c.hidden = layers;
         if (activation != null) c.activation = Activation.parse(activation);
-        if (loss != null) c.loss = loss;
-        if (optimizer != null) c.optimizer = optimizer;
-        if (!c.optimizer.startsWith("adam") && lr == null && !c.optimizer.equals("rmsprop")) c.lr = 0.1;
+        if (loss != null) c.loss = TrainConfig.LossKind.parse(loss);
+        if (optimizer != null) c.optimizer = TrainConfig.OptimizerKind.parse(optimizer);
+        if (SGD_FAMILY.contains(c.optimizer) && lr == null) c.lr = 0.1;
         if (lr != null) c.lr = lr;
         if (momentum != null) c.momentum = momentum;
         if (weightDecay != null) c.weightDecay = weightDecay;

@@ -185,10 +185,13 @@ class TrainCommandTest {
                 Arguments.of(new String[] {"--lr", "fast"}, "--lr"),
                 Arguments.of(new String[] {"--layers", "0"}, "--layers"),
                 Arguments.of(new String[] {"--layers", "32,-4"}, "--layers"),
-                Arguments.of(new String[] {"--loss", "foo"}, "foo"),
-                Arguments.of(new String[] {"--optimizer", "foo"}, "foo"),
+                Arguments.of(new String[] {"--loss", "foo"}, "--loss 'foo'"),
+                Arguments.of(new String[] {"--optimizer", "foo"}, "--optimizer 'foo'"),
                 Arguments.of(new String[] {"--activation", "foo"}, "foo"),
-                Arguments.of(new String[] {"--schedule", "foo"}, "foo"),
+                Arguments.of(new String[] {"--schedule", "foo"}, "--schedule 'foo'"),
+                Arguments.of(new String[] {"--weight-decay", "-1"}, "--weight-decay must"),
+                Arguments.of(new String[] {"--clip-norm", "-1"}, "--clip-norm must"),
+                Arguments.of(new String[] {"--momentum", "1"}, "--momentum must"),
                 Arguments.of(new String[] {"--batch", "0"}, "--batch"));
     }
 

@@ -2,6 +2,7 @@ package org.deltagrad.optim;
 
 import java.util.List;
 
+import org.deltagrad.FusedOptimizers;
 import org.deltagrad.Tensor;
 
 /**
@@ -19,8 +20,11 @@ public class Adam extends Optimizer {
     private final double eps;
     private final double weightDecay;
     private final boolean decoupled;
-    private final Tensor[] m;
-    private final Tensor[] v;
+    /** m, the moving average of the gradient, one per parameter. */
+    private final Tensor[] firstMoment;
+    /** v, the moving average of the squared gradient, one per parameter. */
+    private final Tensor[] secondMoment;
+    /** t, the steps each parameter has taken (the bias corrections depend on it). */
     private final int[] steps;
 
     /** β₁ = 0.9, β₂ = 0.999, ε = 1e-8, no weight decay. */
@@ -46,55 +50,15 @@ public class Adam extends Optimizer {
         this.eps = eps;
         this.weightDecay = weightDecay;
         this.decoupled = decoupled;
-        this.m = new Tensor[params.size()];
-        this.v = new Tensor[params.size()];
+        this.firstMoment = zerosLike(params);
+        this.secondMoment = zerosLike(params);
         this.steps = new int[params.size()];
     }
 
     @Override
     protected final void update(int i, Tensor p, Tensor grad) {
-        if (m[i] == null) {
-            m[i] = stateLike(p);
-            v[i] = stateLike(p);
-        }
-        int t = ++steps[i];
-        double lr = learningRate();
-        double stepSize = lr / (1 - Math.pow(beta1, t));
-        double sqrtBias2 = Math.sqrt(1 - Math.pow(beta2, t));
-        double decay = decoupled ? 1 - lr * weightDecay : 1;
-        double l2 = decoupled ? 0 : weightDecay;
-        double b1 = beta1, b2 = beta2, e = eps;
-        // One pass: p, g, m, v are read once and written once; no temporaries.
-        p.fusedInPlace(new Tensor.Fused() {
-            @Override
-            public void floats(int n, float[][] x, int at) {
-                float[] pp = x[0], gg = x[1], mm = x[2], vv = x[3];
-                float fb1 = (float) b1, fb2 = (float) b2, c1 = (float) (1 - b1), c2 = (float) (1 - b2);
-                float fl2 = (float) l2, fdecay = (float) decay, fstep = (float) stepSize, fs2 = (float) sqrtBias2, fe = (float) e;
-                for (int k = 0; k < n; k++) {
-                    float pv = pp[at + k];
-                    float g = gg[at + k] + fl2 * pv;
-                    float mv = fb1 * mm[at + k] + c1 * g;
-                    float vv2 = fb2 * vv[at + k] + c2 * g * g;
-                    mm[at + k] = mv;
-                    vv[at + k] = vv2;
-                    pp[at + k] = pv * fdecay - fstep * mv / ((float) Math.sqrt(vv2) / fs2 + fe);
-                }
-            }
-
-            @Override
-            public void doubles(int n, double[][] x, int at) {
-                double[] pp = x[0], gg = x[1], mm = x[2], vv = x[3];
-                for (int k = 0; k < n; k++) {
-                    double pv = pp[at + k];
-                    double g = gg[at + k] + l2 * pv;
-                    double mv = b1 * mm[at + k] + (1 - b1) * g;
-                    double vv2 = b2 * vv[at + k] + (1 - b2) * g * g;
-                    mm[at + k] = mv;
-                    vv[at + k] = vv2;
-                    pp[at + k] = pv * decay - stepSize * mv / (Math.sqrt(vv2) / sqrtBias2 + e);
-                }
-            }
-        }, grad.contiguous(), m[i], v[i]);
+        steps[i]++;
+        FusedOptimizers.adam(p, grad, firstMoment[i], secondMoment[i], learningRate(), beta1, beta2, eps, weightDecay,
+                decoupled, steps[i]);
     }
 }

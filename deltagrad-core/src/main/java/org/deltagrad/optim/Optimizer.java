@@ -2,22 +2,19 @@ package org.deltagrad.optim;
 
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.IdentityHashMap;
 import java.util.List;
-import java.util.Map;
 
 import org.deltagrad.Tensor;
 import org.deltagrad.autograd.Autograd;
 
 /**
  * Updates parameters from their accumulated gradients. Every update runs inside {@link Autograd#noGrad()}
- * with in-place ops, so it is never recorded and the parameters stay the same leaf tensors; per-parameter
- * state (momentum, moment estimates) is allocated on a parameter's first update and reused afterwards.
- * Parameters without a gradient are skipped, as in PyTorch.
+ * with in-place ops, so it is never recorded and the parameters stay the same leaf tensors. Per-parameter
+ * state (momentum, moment estimates) is made with the optimiser, zeros like each parameter, so that a step
+ * allocates nothing that must outlive it. Parameters without a gradient are skipped, as in PyTorch.
  */
 public abstract class Optimizer {
     protected final List<Tensor> params;
-    private final Map<Tensor, Integer> index = new IdentityHashMap<>();
     private double lr;
 
     protected Optimizer(List<Tensor> params, double lr) {
@@ -29,7 +26,6 @@ public abstract class Optimizer {
             }
         }
         this.params = new ArrayList<>(params);
-        for (int i = 0; i < params.size(); i++) index.putIfAbsent(params.get(i), i);
         this.lr = lr;
     }
 
@@ -46,12 +42,11 @@ public abstract class Optimizer {
     /** Updates parameter {@code index} in place from its gradient (grad mode is off). */
     protected abstract void update(int index, Tensor param, Tensor grad);
 
-    /**
-     * Zeros shaped like {@code param}, for state kept across steps (moments, velocities). Made outside any open
-     * {@link org.deltagrad.Arena} scope: a step may run in one, and its memory is taken back when the step ends.
-     */
-    protected static Tensor stateLike(Tensor param) {
-        return org.deltagrad.Arena.outside(() -> Tensor.zeros(param.dtype(), param.shape()));
+    /** One state tensor per parameter, zeros of its shape and dtype (moments, velocities). */
+    protected static Tensor[] zerosLike(List<Tensor> params) {
+        Tensor[] state = new Tensor[params.size()];
+        for (int i = 0; i < state.length; i++) state[i] = Tensor.zeros(params.get(i).dtype(), params.get(i).shape());
+        return state;
     }
 
     public final void zeroGrad() {

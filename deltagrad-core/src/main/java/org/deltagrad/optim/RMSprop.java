@@ -18,8 +18,10 @@ public final class RMSprop extends Optimizer {
     private final double eps;
     private final double momentum;
     private final double weightDecay;
-    private final Tensor[] square;
-    private final Tensor[] buffer;
+    /** s, the moving average of the squared gradient, one per parameter. */
+    private final Tensor[] squareAverage;
+    /** b, the momentum buffers (null without momentum). */
+    private final Tensor[] momentumBuffer;
 
     /** α = 0.99, ε = 1e-8, no momentum, no weight decay (PyTorch's defaults). */
     public RMSprop(List<Tensor> params, double lr) {
@@ -36,22 +38,18 @@ public final class RMSprop extends Optimizer {
         this.eps = eps;
         this.momentum = momentum;
         this.weightDecay = weightDecay;
-        this.square = new Tensor[params.size()];
-        this.buffer = new Tensor[params.size()];
+        this.squareAverage = zerosLike(params);
+        this.momentumBuffer = momentum > 0 ? zerosLike(params) : null;
     }
 
     @Override
     protected void update(int i, Tensor p, Tensor grad) {
         Tensor g = withWeightDecay(grad, p, weightDecay);
-        if (square[i] == null) {
-            square[i] = stateLike(p);
-            if (momentum > 0) buffer[i] = stateLike(p);
-        }
-        square[i].mulInPlace(alpha).addInPlace(g.square(), 1 - alpha);
-        Tensor d = g.div(square[i].sqrt().add(eps));
+        squareAverage[i].mulInPlace(alpha).addInPlace(g.square(), 1 - alpha);
+        Tensor d = g.div(squareAverage[i].sqrt().add(eps));
         if (momentum > 0) {
-            buffer[i].mulInPlace(momentum).addInPlace(d);
-            d = buffer[i];
+            momentumBuffer[i].mulInPlace(momentum).addInPlace(d);
+            d = momentumBuffer[i];
         }
         p.addInPlace(d, -learningRate());
     }

@@ -2,6 +2,7 @@ package org.deltagrad.optim;
 
 import java.util.List;
 
+import org.deltagrad.FusedOptimizers;
 import org.deltagrad.Tensor;
 
 /**
@@ -18,7 +19,10 @@ public final class SGD extends Optimizer {
     private final double dampening;
     private final boolean nesterov;
     private final double weightDecay;
+    /** The momentum buffers v, one per parameter (null without momentum). */
     private final Tensor[] velocity;
+    /** Whether v holds a value yet: it starts as the first gradient, as in PyTorch. */
+    private final boolean[] velocityStarted;
 
     /** Plain gradient descent: p ← p − lr·∇. */
     public SGD(List<Tensor> params, double lr) {
@@ -40,48 +44,19 @@ public final class SGD extends Optimizer {
         this.dampening = dampening;
         this.nesterov = nesterov;
         this.weightDecay = weightDecay;
-        this.velocity = new Tensor[params.size()];
+        this.velocity = momentum > 0 ? zerosLike(params) : null;
+        this.velocityStarted = new boolean[params.size()];
     }
 
     @Override
     protected void update(int i, Tensor p, Tensor grad) {
-        Tensor g = grad.contiguous();
-        double lr = learningRate(), wd = weightDecay, mu = momentum, damp = 1 - dampening;
+        double lr = learningRate();
         if (momentum == 0) {
-            if (wd != 0) p.mulInPlace(1 - lr * wd);
-            p.addInPlace(g, -lr);
+            if (weightDecay != 0) p.mulInPlace(1 - lr * weightDecay);
+            p.addInPlace(grad, -lr);
             return;
         }
-        boolean first = velocity[i] == null;
-        if (first) velocity[i] = stateLike(p);
-        boolean nest = nesterov;
-        // One pass: d = g + wd·p; v = μv + (1−dampening)·d (v = d at the first step); p −= lr·(nesterov ? d + μv : v).
-        p.fusedInPlace(new Tensor.Fused() {
-            @Override
-            public void floats(int n, float[][] x, int at) {
-                float[] pp = x[0], gg = x[1], vv = x[2];
-                float fwd = (float) wd, fmu = (float) mu, fdamp = first ? 1f : (float) damp, flr = (float) lr, keep = first ? 0f : fmu;
-                for (int k = 0; k < n; k++) {
-                    float pv = pp[at + k];
-                    float d = gg[at + k] + fwd * pv;
-                    float v = keep * vv[at + k] + fdamp * d;
-                    vv[at + k] = v;
-                    pp[at + k] = pv - flr * (nest ? d + fmu * v : v);
-                }
-            }
-
-            @Override
-            public void doubles(int n, double[][] x, int at) {
-                double[] pp = x[0], gg = x[1], vv = x[2];
-                double fdamp = first ? 1 : damp, keep = first ? 0 : mu;
-                for (int k = 0; k < n; k++) {
-                    double pv = pp[at + k];
-                    double d = gg[at + k] + wd * pv;
-                    double v = keep * vv[at + k] + fdamp * d;
-                    vv[at + k] = v;
-                    pp[at + k] = pv - lr * (nest ? d + mu * v : v);
-                }
-            }
-        }, g, velocity[i]);
+        FusedOptimizers.sgdMomentum(p, grad, velocity[i], lr, weightDecay, momentum, dampening, nesterov, !velocityStarted[i]);
+        velocityStarted[i] = true;
     }
 }

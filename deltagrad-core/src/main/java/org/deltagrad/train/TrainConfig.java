@@ -3,20 +3,74 @@ package org.deltagrad.train;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
+import java.util.stream.Collectors;
 
 import org.deltagrad.nn.Activation;
 
 /** Everything that decides a training run; the command line's flags map one to one onto these fields. */
 public final class TrainConfig {
+    /** The training loss. */
+    public enum LossKind {
+        /** Softmax cross-entropy of the logits (the network's output is not activated). */
+        CROSS_ENTROPY,
+        /** Nielsen's quadratic cost against one-hot targets, on the activated output. */
+        MSE;
+
+        public String id() { return TrainConfig.id(this); }
+
+        public static LossKind parse(String id) { return TrainConfig.parse(LossKind.class, "loss", id); }
+    }
+
+    /** The optimiser: plain SGD, SGD with (Nesterov) momentum, Adam, AdamW or RMSprop. */
+    public enum OptimizerKind {
+        SGD, MOMENTUM, NESTEROV, ADAM, ADAMW, RMSPROP;
+
+        public String id() { return TrainConfig.id(this); }
+
+        public static OptimizerKind parse(String id) { return TrainConfig.parse(OptimizerKind.class, "optimizer", id); }
+    }
+
+    /** The learning-rate schedule over the epochs: constant, cosine annealing to 0, or ×0.1 every third of the run. */
+    public enum ScheduleKind {
+        CONSTANT, COSINE, STEP;
+
+        public String id() { return TrainConfig.id(this); }
+
+        public static ScheduleKind parse(String id) { return TrainConfig.parse(ScheduleKind.class, "schedule", id); }
+    }
+
+    /** A bad value, with the name of its field, so that a command line can name its own flag instead. */
+    public static final class InvalidValue extends IllegalArgumentException {
+        private final String field;
+        private final String before;
+        private final String after;
+
+        InvalidValue(String before, String field, String after) {
+            super(before + field + after);
+            this.field = field;
+            this.before = before;
+            this.after = after;
+        }
+
+        /** The field's name, e.g. {@code weightDecay}. */
+        public String field() {
+            return field;
+        }
+
+        /** The message with the field called {@code name} instead (e.g. by its command-line flag). */
+        public String messageNaming(String name) {
+            return before + name + after;
+        }
+    }
+
     public String dataset = "spirals";
     public Path dataDir;
     public int[] hidden = {64, 64};
     public Activation activation = Activation.RELU;
-    /** {@code cross-entropy} (softmax output, logits) or {@code mse} (Nielsen's quadratic cost, activated output). */
-    public String loss = "cross-entropy";
-    /** sgd, momentum, nesterov, adam, adamw or rmsprop. */
-    public String optimizer = "adam";
+    public LossKind loss = LossKind.CROSS_ENTROPY;
+    public OptimizerKind optimizer = OptimizerKind.ADAM;
     public double lr = 0.01;
     public double momentum = 0.9;
     public double weightDecay = 0;
@@ -25,8 +79,7 @@ public final class TrainConfig {
     public long seed = 1;
     /** Worker threads for the kernels (0: all cores). */
     public int threads = 0;
-    /** constant, cosine or step (×0.1 every third of the run). */
-    public String schedule = "cosine";
+    public ScheduleKind schedule = ScheduleKind.COSINE;
     /** Clip the global gradient norm to this (0: no clipping). */
     public double clipNorm = 0;
     /** Record per-layer δ, gradient norms and saturation every epoch (issue: learning slowdown). */
@@ -36,26 +89,36 @@ public final class TrainConfig {
     /** Run every step under {@code Autograd.detectAnomaly()}: stop at the first op that makes a NaN or an infinity. */
     public boolean detectAnomaly;
 
-    /** Checks the values and names a bad one in one line. */
+    /** Checks the values and names a bad one (by its field) in one line. */
     public TrainConfig validate() {
-        require(epochs >= 1, "--epochs must be at least 1 (got " + epochs + ")");
-        require(batch >= 1, "--batch must be at least 1 (got " + batch + ")");
-        require(lr > 0 && Double.isFinite(lr), "--lr must be a positive number (got " + lr + ")");
-        require(momentum >= 0 && momentum < 1, "--momentum must be in [0, 1) (got " + momentum + ")");
-        require(weightDecay >= 0, "--weight-decay must be non-negative (got " + weightDecay + ")");
-        require(threads >= 0, "--threads must be non-negative (got " + threads + ")");
-        require(clipNorm >= 0, "--clip-norm must be non-negative (got " + clipNorm + ")");
-        for (int h : hidden) require(h > 0, "--layers sizes must be positive (got " + Arrays.toString(hidden) + ")");
-        require(loss.equals("cross-entropy") || loss.equals("mse"), "unknown --loss '" + loss + "' (choose cross-entropy or mse)");
-        require(java.util.List.of("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop").contains(optimizer),
-                "unknown --optimizer '" + optimizer + "' (choose sgd, momentum, nesterov, adam, adamw or rmsprop)");
-        require(java.util.List.of("constant", "cosine", "step").contains(schedule),
-                "unknown --schedule '" + schedule + "' (choose constant, cosine or step)");
+        require(epochs >= 1, "epochs", " must be at least 1 (got " + epochs + ")");
+        require(batch >= 1, "batch", " must be at least 1 (got " + batch + ")");
+        require(lr > 0 && Double.isFinite(lr), "lr", " must be a positive number (got " + lr + ")");
+        require(momentum >= 0 && momentum < 1, "momentum", " must be in [0, 1) (got " + momentum + ")");
+        require(weightDecay >= 0, "weightDecay", " must be non-negative (got " + weightDecay + ")");
+        require(threads >= 0, "threads", " must be non-negative (got " + threads + ")");
+        require(clipNorm >= 0, "clipNorm", " must be non-negative (got " + clipNorm + ")");
+        for (int h : hidden) require(h > 0, "hidden", " sizes must be positive (got " + Arrays.toString(hidden) + ")");
+        require(activation != null, "activation", " must be set");
+        require(loss != null, "loss", " must be set");
+        require(optimizer != null, "optimizer", " must be set");
+        require(schedule != null, "schedule", " must be set");
         return this;
     }
 
-    private static void require(boolean ok, String message) {
-        if (!ok) throw new IllegalArgumentException(message);
+    private static void require(boolean ok, String field, String problem) {
+        if (!ok) throw new InvalidValue("", field, problem);
+    }
+
+    /** A choice's name in reports, model files and on the command line: CROSS_ENTROPY is "cross-entropy". */
+    private static String id(Enum<?> choice) {
+        return choice.name().toLowerCase(Locale.ROOT).replace('_', '-');
+    }
+
+    private static <E extends Enum<E>> E parse(Class<E> kind, String field, String id) {
+        for (E e : kind.getEnumConstants()) if (id(e).equals(id)) return e;
+        String choices = Arrays.stream(kind.getEnumConstants()).map(TrainConfig::id).collect(Collectors.joining(", "));
+        throw new InvalidValue("unknown ", field, " '" + id + "' (choose " + choices + ")");
     }
 
     /** The configuration as it goes into reports and model files. */
@@ -64,8 +127,8 @@ public final class TrainConfig {
         m.put("dataset", dataset);
         m.put("layers", hidden.clone());
         m.put("activation", activation.id());
-        m.put("loss", loss);
-        m.put("optimizer", optimizer);
+        m.put("loss", loss.id());
+        m.put("optimizer", optimizer.id());
         m.put("lr", lr);
         m.put("momentum", momentum);
         m.put("weight_decay", weightDecay);
@@ -73,7 +136,7 @@ public final class TrainConfig {
         m.put("epochs", epochs);
         m.put("seed", seed);
         m.put("threads", threads);
-        m.put("schedule", schedule);
+        m.put("schedule", schedule.id());
         m.put("clip_norm", clipNorm);
         return m;
     }

@@ -74,7 +74,7 @@ public final class Trainer {
 
     private Result run(Datasets.TrainTest data, Listener listener) {
         Dataset train = data.train(), test = data.test();
-        boolean mse = config.loss.equals("mse");
+        boolean mse = config.loss == TrainConfig.LossKind.MSE;
         MlpSpec spec = new MlpSpec(train.numFeatures(), config.hidden, train.numClasses(), config.activation, mse,
                 train.classNames(), train.imageShape());
         Sequential model = spec.build(config.seed);
@@ -150,21 +150,20 @@ public final class Trainer {
 
     private Optimizer optimizer(List<Tensor> params) {
         return switch (config.optimizer) {
-            case "sgd" -> new SGD(params, config.lr, 0, 0, false, config.weightDecay);
-            case "momentum" -> new SGD(params, config.lr, config.momentum, 0, false, config.weightDecay);
-            case "nesterov" -> new SGD(params, config.lr, config.momentum, 0, true, config.weightDecay);
-            case "adam" -> new Adam(params, config.lr, 0.9, 0.999, 1e-8, config.weightDecay);
-            case "adamw" -> new AdamW(params, config.lr, 0.9, 0.999, 1e-8, config.weightDecay == 0 ? 0.01 : config.weightDecay);
-            case "rmsprop" -> new RMSprop(params, config.lr, 0.99, 1e-8, 0, config.weightDecay);
-            default -> throw new IllegalArgumentException("unknown optimizer " + config.optimizer);
+            case SGD -> new SGD(params, config.lr, 0, 0, false, config.weightDecay);
+            case MOMENTUM -> new SGD(params, config.lr, config.momentum, 0, false, config.weightDecay);
+            case NESTEROV -> new SGD(params, config.lr, config.momentum, 0, true, config.weightDecay);
+            case ADAM -> new Adam(params, config.lr, 0.9, 0.999, 1e-8, config.weightDecay);
+            case ADAMW -> new AdamW(params, config.lr, 0.9, 0.999, 1e-8, config.weightDecay == 0 ? 0.01 : config.weightDecay);
+            case RMSPROP -> new RMSprop(params, config.lr, 0.99, 1e-8, 0, config.weightDecay);
         };
     }
 
     private LrSchedule schedule() {
         return switch (config.schedule) {
-            case "cosine" -> LrSchedule.cosine(config.lr, config.epochs, 0);
-            case "step" -> LrSchedule.step(config.lr, Math.max(1, config.epochs / 3), 0.1);
-            default -> LrSchedule.constant(config.lr);
+            case COSINE -> LrSchedule.cosine(config.lr, config.epochs, 0);
+            case STEP -> LrSchedule.step(config.lr, Math.max(1, config.epochs / 3), 0.1);
+            case CONSTANT -> LrSchedule.constant(config.lr);
         };
     }
 

@@ -18,21 +18,28 @@ class TrainerTest {
     @Test
     void everyOptimiserTrainsInsideTheArenaAndLeavesNoGradientBehind() {
         Datasets.TrainTest data = Datasets.load(Datasets.SPIRALS, null);
-        for (String optimizer : new String[] {"sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop"}) {
+        for (TrainConfig.OptimizerKind optimizer : TrainConfig.OptimizerKind.values()) {
             TrainConfig config = new TrainConfig();
             config.optimizer = optimizer;
-            config.lr = optimizer.startsWith("adam") || optimizer.equals("rmsprop") ? 0.01 : 0.3;
+            config.lr = switch (optimizer) {
+                case SGD, MOMENTUM, NESTEROV -> 0.3;
+                case ADAM, ADAMW, RMSPROP -> 0.01;
+            };
             config.hidden = new int[] {32, 32};
             config.epochs = 30;
             config.weightDecay = 1e-4;
             config.clipNorm = 5;
-            config.schedule = optimizer.equals("adamw") ? "step" : optimizer.equals("momentum") ? "cosine" : "constant";
+            config.schedule = switch (optimizer) {
+                case ADAMW -> TrainConfig.ScheduleKind.STEP;
+                case MOMENTUM -> TrainConfig.ScheduleKind.COSINE;
+                default -> TrainConfig.ScheduleKind.CONSTANT;
+            };
             Trainer.Result r = new Trainer(config).fit(data, null);
             double first = r.epochs().get(0).trainLoss(), last = r.last().trainLoss();
             assertTrue(last < first, optimizer + ": loss " + first + " -> " + last);
             for (Tensor p : r.model().parameters()) {
                 assertNull(p.grad(), optimizer + ": a parameter kept a gradient past its step");
-                assertTrue(Double.isFinite(p.sum().item()), optimizer);
+                assertTrue(Double.isFinite(p.sum().item()), optimizer.id());
             }
         }
     }
@@ -43,8 +50,8 @@ class TrainerTest {
         for (Activation a : Activation.values()) {
             TrainConfig config = new TrainConfig();
             config.activation = a;
-            config.loss = "mse";
-            config.optimizer = "sgd";
+            config.loss = TrainConfig.LossKind.MSE;
+            config.optimizer = TrainConfig.OptimizerKind.SGD;
             config.lr = 1.0;
             config.batch = 10;
             config.hidden = new int[] {16};

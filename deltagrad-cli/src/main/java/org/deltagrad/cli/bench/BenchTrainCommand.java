@@ -57,7 +57,7 @@ public final class BenchTrainCommand implements Callable<Integer> {
         if (warmup < 0 || timed < 1) throw new IllegalArgumentException("--warmup must be >= 0 and --timed >= 1");
         TrainConfig config = train.config(spec);
         config.epochs = warmup + timed;
-        config.schedule = "constant";
+        config.schedule = TrainConfig.ScheduleKind.CONSTANT;
         config.evaluateEachEpoch = false;
         long loadStart = System.nanoTime();
         Datasets.TrainTest data = Datasets.load(config.dataset, config.dataDir);
@@ -126,7 +126,7 @@ public final class BenchTrainCommand implements Callable<Integer> {
             return 0;
         }
         out.printf(Locale.ROOT, "bench train: %s, layers %s, %s, batch %d, %s; GEMM %s, %d threads; Java %s%n", config.dataset,
-                Arrays.toString(result.spec().sizes()), config.activation.id(), config.batch, config.optimizer,
+                Arrays.toString(result.spec().sizes()), config.activation.id(), config.batch, config.optimizer.id(),
                 Gemm.backend().name(), threads, java());
         out.printf(Locale.ROOT, "epoch seconds (%d timed after %d warm-up): median %.3f, min %.3f, max %.3f%n", timed, warmup,
                 median, r.get("min_epoch_seconds"), r.get("max_epoch_seconds"));
