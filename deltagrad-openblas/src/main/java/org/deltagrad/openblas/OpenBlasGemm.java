@@ -38,7 +38,7 @@ public final class OpenBlasGemm implements GemmBackend {
     @Override
     public String name() {
         int t = Parallel.threads();
-        return OPENBLAS_VERSION.trim() + " (" + t + (t == 1 ? " thread" : " threads") + ", one OpenBLAS call per piece, "
+        return OPENBLAS_VERSION.trim() + " (" + t + (t == 1 ? " thread" : " threads, one OpenBLAS call each") + ", "
                 + (InPlaceBlas.AVAILABLE ? "tensors read in place" : "operands copied off-heap: " + InPlaceBlas.UNAVAILABLE_BECAUSE)
                 + (SMALL_PIECES ? ", " + (InPlaceBlas.CORE_NAME != null ? InPlaceBlas.CORE_NAME + " " : "") + "small-matrix kernels" : "")
                 + ")";
@@ -50,7 +50,7 @@ public final class OpenBlasGemm implements GemmBackend {
                       float beta, float[] c, int cOff, int ldc) {
         if (m == 0 || n == 0) return;
         int small = SMALL_PIECES ? smallPieces(transA, transB, m, n, k) : 0;
-        split(m, n, k, small != 0 ? small : pieces(m, n, k), small == 0, (splitRows, from, to) -> {
+        split(m, n, k, small != 0 ? small : pieces(m, n, k), (splitRows, from, to) -> {
             if (splitRows) {
                 sgemm1(transA, transB, to - from, n, k, alpha, a, aOff + from * (transA ? 1 : lda), lda, b, bOff, ldb,
                         beta, c, cOff + from * ldc, ldc);
@@ -66,7 +66,7 @@ public final class OpenBlasGemm implements GemmBackend {
                       double alpha, double[] a, int aOff, int lda, double[] b, int bOff, int ldb,
                       double beta, double[] c, int cOff, int ldc) {
         if (m == 0 || n == 0) return;
-        split(m, n, k, pieces(m, n, k), true, (splitRows, from, to) -> {
+        split(m, n, k, pieces(m, n, k), (splitRows, from, to) -> {
             if (splitRows) {
                 dgemm1(transA, transB, to - from, n, k, alpha, a, aOff + from * (transA ? 1 : lda), lda, b, bOff, ldb,
                         beta, c, cOff + from * ldc, ldc);
@@ -85,29 +85,23 @@ public final class OpenBlasGemm implements GemmBackend {
      * Runs the pieces of C that {@link #pieces} chose, each as one single-threaded OpenBLAS call: our pool shares
      * them out (measured here, that uses two cores better than OpenBLAS's threads, which lost time at every MLP
      * size); one thread runs the same pieces in order. OpenBLAS picks its kernels and blocking by the shape of each
-     * call, so the pieces, and with them the bits, must not depend on how many threads run them. {@code aligned}:
-     * column pieces start on whole SIMD-wide groups (OpenBLAS's M unroll); small-kernel pieces keep exact shares.
+     * call, so the pieces, and with them the bits, must not depend on how many threads run them. Piece q of p covers
+     * the even share [extent·q/p, extent·(q+1)/p).
      */
-    private static void split(int m, int n, int k, int pieces, boolean aligned, Part part) {
+    private static void split(int m, int n, int k, int pieces, Part part) {
         if (pieces == 1) {
             part.run(true, 0, m);
             return;
         }
         boolean rows = pieces > 0;
         int count = Math.abs(pieces), extent = rows ? m : n;
-        int align = rows || !aligned ? 1 : COLUMN_ALIGN;
-        java.util.function.IntConsumer piece = q -> part.run(rows, bound(extent, count, q, align), bound(extent, count, q + 1, align));
+        java.util.function.IntConsumer piece = q -> part.run(rows, (int) ((long) extent * q / count),
+                (int) ((long) extent * (q + 1) / count));
         if (2.0 * m * n * k < SPLIT_FLOPS) {
             for (int q = 0; q < count; q++) piece.accept(q); // too small to be worth waking the pool
         } else {
             Parallel.forEachPiece(count, piece);
         }
-    }
-
-    /** Where piece q of count starts along an extent: an even share, rounded down to a multiple of align. */
-    static int bound(int extent, int count, int q, int align) {
-        if (q >= count) return extent;
-        return (int) ((long) extent * q / count) / align * align;
     }
 
     /**
@@ -123,7 +117,7 @@ public final class OpenBlasGemm implements GemmBackend {
         boolean rows = m >= n;
         int extent = rows ? m : n;
         int count = (int) Math.min(MAX_PIECES, 2 * Math.ceil(flops / (2 * IN_PLACE_MAX_FLOPS)));
-        count = Math.min(count, extent / (rows ? MIN_PIECE_ROWS : COLUMN_ALIGN)) & ~1;
+        count = Math.min(count, extent / (rows ? MIN_PIECE_ROWS : MIN_PIECE_COLUMNS)) & ~1;
         if (count < 2) return 1;
         return rows ? count : -count;
     }
@@ -134,8 +128,8 @@ public final class OpenBlasGemm implements GemmBackend {
     static final int MAX_PIECES = 16;
     /** Row pieces are at least this many rows (OpenBLAS's narrowest N unroll). */
     static final int MIN_PIECE_ROWS = 4;
-    /** Column pieces are multiples of this many columns: 16 floats fill one AVX-512 register. */
-    static final int COLUMN_ALIGN = 16;
+    /** Column pieces are at least this many columns: 16 floats fill one AVX-512 register. */
+    static final int MIN_PIECE_COLUMNS = 16;
 
     /**
      * Whether to cut float32 products into pieces for OpenBLAS's small-matrix kernels ({@link #smallPieces}): on the
