@@ -135,7 +135,9 @@ public final class OpenBlasGemm implements GemmBackend {
      * Whether to cut float32 products into pieces for OpenBLAS's small-matrix kernels ({@link #smallPieces}): on the
      * CPU targets that have such kernels, AVX-512's SkylakeX, Cooperlake (which OpenBLAS picks for an AMD Zen 4, as
      * here) and Sapphire Rapids, and only when OpenBLAS reads the tensors in place (copying each piece's operands
-     * would cost more than the packing saved). -Ddeltagrad.openblas.smallPieces=true/false overrides the choice.
+     * would cost more than the packing saved). -Ddeltagrad.openblas.smallPieces=true/false overrides the choice. The
+     * core name is the target OpenBLAS runs, also when OPENBLAS_CORETYPE chose it; only speed depends on this
+     * choice, since the pieces depend on the shape either way.
      */
     static final boolean SMALL_PIECES = smallPiecesWanted(System.getProperty("deltagrad.openblas.smallPieces"),
             InPlaceBlas.AVAILABLE, InPlaceBlas.CORE_NAME);
