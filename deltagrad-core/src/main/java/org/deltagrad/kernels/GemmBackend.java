@@ -6,8 +6,9 @@ package org.deltagrad.kernels;
  * <p>{@code op(A)} is m×k: A is stored m×k, or k×m when {@code transA}, with row stride {@code lda}
  * starting at {@code a[aOff]}; likewise {@code op(B)} is k×n and C is m×n with stride {@code ldc}.
  * When {@code beta == 0} C is overwritten, even where it holds NaN. Implementations may assume the
- * arguments were checked by {@link Gemm} and that m, n > 0, and should give results that do not depend
- * on the thread count ({@link JavaGemm} guarantees bit-identical results).
+ * arguments were checked by {@link Gemm} and that m, n > 0, and must give the same bits on any thread
+ * count: cut a product into pieces fixed by its shape and let {@link Parallel#forEachPiece} share them
+ * out, never into one piece per thread.
  *
  * <p>Implementations are found with {@link java.util.ServiceLoader}; a provider whose constructor
  * throws (for example because its native library does not load) is skipped.

@@ -138,12 +138,12 @@ public final class Parallel {
      */
     public static void forEachPiece(int pieces, IntConsumer piece) {
         if (pieces <= 0) return;
-        int helpers = Math.min(threads(), pieces) - 1;
+        int limit = threads(), helpers = Math.min(limit, pieces) - 1;
         if (helpers == 0 || Thread.currentThread() instanceof Worker) {
             for (int i = 0; i < pieces; i++) piece.accept(i);
             return;
         }
-        Job job = new Job(pieces, piece, threads());
+        Job job = new Job(pieces, piece, limit);
         Pool p = pool(helpers);
         for (int i = 0; i < helpers; i++) {
             if (!p.queue.offer(job)) break; // queue full: the caller does the rest itself
@@ -292,8 +292,8 @@ public final class Parallel {
     private static final class Worker extends Thread {
         private final BlockingQueue<Job> queue;
         private final Pool pool;
-        /** The job whose chunks this worker runs now, if any. */
-        volatile Job current;
+        /** The job whose chunks this worker runs now, if any (read by this thread only). */
+        Job current;
 
         Worker(Pool pool, int index) {
             super("deltagrad-worker-" + index);

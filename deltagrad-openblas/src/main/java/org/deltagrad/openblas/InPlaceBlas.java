@@ -26,8 +26,8 @@ final class InPlaceBlas {
     static final String UNAVAILABLE_BECAUSE;
 
     /**
-     * The CPU target OpenBLAS picked at load time ({@code openblas_get_corename()}, e.g. "cooperlake" on an AMD Zen 4),
-     * lower case; null when the in-place path is not available.
+     * The CPU target OpenBLAS runs ({@code openblas_get_corename()}, e.g. "cooperlake" on an AMD Zen 4, or the one that
+     * OPENBLAS_CORETYPE named), lower case; null when the in-place path is not available.
      */
     static final String CORE_NAME;
 

@@ -38,7 +38,7 @@ public final class OpenBlasGemm implements GemmBackend {
     @Override
     public String name() {
         int t = Parallel.threads();
-        return OPENBLAS_VERSION.trim() + " (" + t + (t == 1 ? " thread" : " threads") + ", one OpenBLAS call per piece, "
+        return OPENBLAS_VERSION.trim() + " (" + t + (t == 1 ? " thread" : " threads, one OpenBLAS call each") + ", "
                 + (InPlaceBlas.AVAILABLE ? "tensors read in place" : "operands copied off-heap: " + InPlaceBlas.UNAVAILABLE_BECAUSE)
                 + (SMALL_PIECES ? ", " + (InPlaceBlas.CORE_NAME != null ? InPlaceBlas.CORE_NAME + " " : "") + "small-matrix kernels" : "")
                 + ")";
@@ -50,13 +50,13 @@ public final class OpenBlasGemm implements GemmBackend {
                       float beta, float[] c, int cOff, int ldc) {
         if (m == 0 || n == 0) return;
         int small = SMALL_PIECES ? smallPieces(transA, transB, m, n, k) : 0;
-        split(m, n, k, small != 0 ? small : pieces(m, n, k), small == 0, (splitRows, from, to) -> {
+        split(m, n, k, small != 0 ? small : pieces(m, n, k), (splitRows, from, to, call) -> {
             if (splitRows) {
                 sgemm1(transA, transB, to - from, n, k, alpha, a, aOff + from * (transA ? 1 : lda), lda, b, bOff, ldb,
-                        beta, c, cOff + from * ldc, ldc);
+                        beta, c, cOff + from * ldc, ldc, call, true);
             } else {
                 sgemm1(transA, transB, m, to - from, k, alpha, a, aOff, lda, b, bOff + from * (transB ? ldb : 1), ldb,
-                        beta, c, cOff + from, ldc);
+                        beta, c, cOff + from, ldc, call, false);
             }
         });
     }
@@ -66,48 +66,44 @@ public final class OpenBlasGemm implements GemmBackend {
                       double alpha, double[] a, int aOff, int lda, double[] b, int bOff, int ldb,
                       double beta, double[] c, int cOff, int ldc) {
         if (m == 0 || n == 0) return;
-        split(m, n, k, pieces(m, n, k), true, (splitRows, from, to) -> {
+        split(m, n, k, pieces(m, n, k), (splitRows, from, to, call) -> {
             if (splitRows) {
                 dgemm1(transA, transB, to - from, n, k, alpha, a, aOff + from * (transA ? 1 : lda), lda, b, bOff, ldb,
-                        beta, c, cOff + from * ldc, ldc);
+                        beta, c, cOff + from * ldc, ldc, call, true);
             } else {
                 dgemm1(transA, transB, m, to - from, k, alpha, a, aOff, lda, b, bOff + from * (transB ? ldb : 1), ldb,
-                        beta, c, cOff + from, ldc);
+                        beta, c, cOff + from, ldc, call, false);
             }
         });
     }
 
     private interface Part {
-        void run(boolean splitRows, int from, int to);
+        /** {@code call}: the same object for every piece of one product, null when it is one piece. */
+        void run(boolean splitRows, int from, int to, Object call);
     }
 
     /**
      * Runs the pieces of C that {@link #pieces} chose, each as one single-threaded OpenBLAS call: our pool shares
      * them out (measured here, that uses two cores better than OpenBLAS's threads, which lost time at every MLP
      * size); one thread runs the same pieces in order. OpenBLAS picks its kernels and blocking by the shape of each
-     * call, so the pieces, and with them the bits, must not depend on how many threads run them. {@code aligned}:
-     * column pieces start on whole SIMD-wide groups (OpenBLAS's M unroll); small-kernel pieces keep exact shares.
+     * call, so the pieces, and with them the bits, must not depend on how many threads run them. Piece q of p covers
+     * the even share [extent·q/p, extent·(q+1)/p).
      */
-    private static void split(int m, int n, int k, int pieces, boolean aligned, Part part) {
+    private static void split(int m, int n, int k, int pieces, Part part) {
         if (pieces == 1) {
-            part.run(true, 0, m);
+            part.run(true, 0, m, null);
             return;
         }
         boolean rows = pieces > 0;
         int count = Math.abs(pieces), extent = rows ? m : n;
-        int align = rows || !aligned ? 1 : COLUMN_ALIGN;
-        java.util.function.IntConsumer piece = q -> part.run(rows, bound(extent, count, q, align), bound(extent, count, q + 1, align));
+        Object call = new Object();
+        java.util.function.IntConsumer piece = q -> part.run(rows, (int) ((long) extent * q / count),
+                (int) ((long) extent * (q + 1) / count), call);
         if (2.0 * m * n * k < SPLIT_FLOPS) {
             for (int q = 0; q < count; q++) piece.accept(q); // too small to be worth waking the pool
         } else {
             Parallel.forEachPiece(count, piece);
         }
-    }
-
-    /** Where piece q of count starts along an extent: an even share, rounded down to a multiple of align. */
-    static int bound(int extent, int count, int q, int align) {
-        if (q >= count) return extent;
-        return (int) ((long) extent * q / count) / align * align;
     }
 
     /**
@@ -123,7 +119,7 @@ public final class OpenBlasGemm implements GemmBackend {
         boolean rows = m >= n;
         int extent = rows ? m : n;
         int count = (int) Math.min(MAX_PIECES, 2 * Math.ceil(flops / (2 * IN_PLACE_MAX_FLOPS)));
-        count = Math.min(count, extent / (rows ? MIN_PIECE_ROWS : COLUMN_ALIGN)) & ~1;
+        count = Math.min(count, extent / (rows ? MIN_PIECE_ROWS : MIN_PIECE_COLUMNS)) & ~1;
         if (count < 2) return 1;
         return rows ? count : -count;
     }
@@ -134,14 +130,16 @@ public final class OpenBlasGemm implements GemmBackend {
     static final int MAX_PIECES = 16;
     /** Row pieces are at least this many rows (OpenBLAS's narrowest N unroll). */
     static final int MIN_PIECE_ROWS = 4;
-    /** Column pieces are multiples of this many columns: 16 floats fill one AVX-512 register. */
-    static final int COLUMN_ALIGN = 16;
+    /** Column pieces are at least this many columns: 16 floats fill one AVX-512 register. */
+    static final int MIN_PIECE_COLUMNS = 16;
 
     /**
      * Whether to cut float32 products into pieces for OpenBLAS's small-matrix kernels ({@link #smallPieces}): on the
      * CPU targets that have such kernels, AVX-512's SkylakeX, Cooperlake (which OpenBLAS picks for an AMD Zen 4, as
      * here) and Sapphire Rapids, and only when OpenBLAS reads the tensors in place (copying each piece's operands
-     * would cost more than the packing saved). -Ddeltagrad.openblas.smallPieces=true/false overrides the choice.
+     * would cost more than the packing saved). -Ddeltagrad.openblas.smallPieces=true/false overrides the choice. The
+     * core name is the target OpenBLAS runs, also when OPENBLAS_CORETYPE chose it; only speed depends on this
+     * choice, since the pieces depend on the shape either way.
      */
     static final boolean SMALL_PIECES = smallPiecesWanted(System.getProperty("deltagrad.openblas.smallPieces"),
             InPlaceBlas.AVAILABLE, InPlaceBlas.CORE_NAME);
@@ -196,7 +194,7 @@ public final class OpenBlasGemm implements GemmBackend {
 
     private static void sgemm1(boolean transA, boolean transB, int m, int n, int k,
                       float alpha, float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
-                      float beta, float[] c, int cOff, int ldc) {
+                      float beta, float[] c, int cOff, int ldc, Object call, boolean splitRows) {
         if (inPlace(m, n, k)) {
             InPlaceBlas.sgemm(transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans, m, n, k,
                     alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
@@ -205,8 +203,10 @@ public final class OpenBlasGemm implements GemmBackend {
         Buffers buf = BUFFERS.get();
         int aRows = transA ? k : m, aCols = transA ? m : k;
         int bRows = transB ? n : k, bCols = transB ? k : n;
-        FloatPointer pa = buf.fa = copyIn(buf, buf.fa, a, aOff, lda, aRows, aCols);
-        FloatPointer pb = buf.fb = copyIn(buf, buf.fb, b, bOff, ldb, bRows, bCols);
+        boolean copied = call != null && buf.sharedOf == call; // another piece of this product copied the shared operand
+        FloatPointer pa = buf.fa = copied && !splitRows ? buf.fa : copyIn(buf, buf.fa, a, aOff, lda, aRows, aCols);
+        FloatPointer pb = buf.fb = copied && splitRows ? buf.fb : copyIn(buf, buf.fb, b, bOff, ldb, bRows, bCols);
+        buf.sharedOf = call;
         // beta == 0: C is write-only for BLAS, so skip copying it in (it may hold NaN; BLAS ignores it).
         FloatPointer pc = buf.fc = beta == 0f ? ensure(buf.fc, (long) m * n) : copyIn(buf, buf.fc, c, cOff, ldc, m, n);
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
@@ -216,7 +216,7 @@ public final class OpenBlasGemm implements GemmBackend {
 
     private static void dgemm1(boolean transA, boolean transB, int m, int n, int k,
                       double alpha, double[] a, int aOff, int lda, double[] b, int bOff, int ldb,
-                      double beta, double[] c, int cOff, int ldc) {
+                      double beta, double[] c, int cOff, int ldc, Object call, boolean splitRows) {
         if (inPlace(m, n, k)) {
             InPlaceBlas.dgemm(transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans, m, n, k,
                     alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
@@ -225,8 +225,10 @@ public final class OpenBlasGemm implements GemmBackend {
         Buffers buf = BUFFERS.get();
         int aRows = transA ? k : m, aCols = transA ? m : k;
         int bRows = transB ? n : k, bCols = transB ? k : n;
-        DoublePointer pa = buf.da = copyIn(buf, buf.da, a, aOff, lda, aRows, aCols);
-        DoublePointer pb = buf.db = copyIn(buf, buf.db, b, bOff, ldb, bRows, bCols);
+        boolean copied = call != null && buf.sharedOf == call;
+        DoublePointer pa = buf.da = copied && !splitRows ? buf.da : copyIn(buf, buf.da, a, aOff, lda, aRows, aCols);
+        DoublePointer pb = buf.db = copied && splitRows ? buf.db : copyIn(buf, buf.db, b, bOff, ldb, bRows, bCols);
+        buf.sharedOf = call;
         DoublePointer pc = buf.dc = beta == 0 ? ensure(buf.dc, (long) m * n) : copyIn(buf, buf.dc, c, cOff, ldc, m, n);
         cblas_dgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                 m, n, k, alpha, pa, Math.max(1, aCols), pb, Math.max(1, bCols), beta, pc, n);
@@ -331,6 +333,11 @@ public final class OpenBlasGemm implements GemmBackend {
     private static final class Buffers {
         FloatPointer fa, fb, fc;
         DoublePointer da, db, dc;
+        /**
+         * The product (see {@link Part}) whose shared operand, the one each of its pieces reads whole (B for row
+         * pieces, A for column pieces), fb/db or fa/da holds: a thread that runs several pieces copies it once.
+         */
+        Object sharedOf;
         float[] stagedF;
         double[] stagedD;
     }

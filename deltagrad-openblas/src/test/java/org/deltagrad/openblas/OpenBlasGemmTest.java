@@ -148,10 +148,7 @@ class OpenBlasGemmTest {
         assertEquals(4, OpenBlasGemm.pieces(1024, 1024, 300));    // 629 MFLOP
         assertEquals(16, OpenBlasGemm.pieces(4096, 4096, 4096));  // at most MAX_PIECES
         assertEquals(1, OpenBlasGemm.pieces(6, 6, 40000));        // too narrow to cut
-        // Column pieces start on multiples of 16; rows are shared exactly.
-        assertEquals(48, OpenBlasGemm.bound(100, 2, 1, OpenBlasGemm.COLUMN_ALIGN));
-        assertEquals(100, OpenBlasGemm.bound(100, 2, 2, OpenBlasGemm.COLUMN_ALIGN));
-        assertEquals(341, OpenBlasGemm.bound(1024, 3, 1, 1));
+        assertEquals(-2, OpenBlasGemm.pieces(8, 40, 10000));      // 40 columns: two pieces of at least 16
     }
 
     private static float[] toFloat(double[] x) {

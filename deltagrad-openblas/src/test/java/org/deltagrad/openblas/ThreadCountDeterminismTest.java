@@ -39,7 +39,6 @@ class ThreadCountDeterminismTest {
         TARGETS.put("Zen", List.of("avx2", "fma"));
         TARGETS.put("SkylakeX", List.of("avx512f", "avx512bw", "avx512dq", "avx512vl", "avx512cd"));
         TARGETS.put("Cooperlake", List.of("avx512f", "avx512bw", "avx512dq", "avx512vl", "avx512cd", "avx512_bf16"));
-        TARGETS.put("SapphireRapids", List.of("avx512f", "avx512bw", "avx512vl", "avx512_bf16", "avx512_fp16", "amx_tile"));
     }
 
     private static final Pattern SUMMARY = Pattern.compile("core=(\\S+) products=(\\d+) runs=(\\d+) differences=(\\d+)");
