@@ -64,7 +64,9 @@ public final class Csv {
         }
     }
 
-    private static final Pattern NUMBER = Pattern.compile("[+-]?(\\d+\\.?\\d*|\\.\\d+)([eE][+-]?\\d+)?");
+    // "\\d+(\\.\\d*)?" rather than "\\d+\\.?\\d*": the latter splits a run of digits in quadratically many ways
+    // before it can reject a long cell.
+    private static final Pattern NUMBER = Pattern.compile("[+-]?(\\d+(\\.\\d*)?|\\.\\d+)([eE][+-]?\\d+)?");
     private static final Pattern CLASS_ID = Pattern.compile("\\d{1,9}");
 
     /** Reads with {@link Options#defaults()}. */
@@ -114,6 +116,9 @@ public final class Csv {
         if (n == 0) throw new DataException(file + ": expected data rows after the header, found none");
 
         int d = columns - 1;
+        if ((long) n * d > Integer.MAX_VALUE - 8) {
+            throw new DataException(file + ": " + n + " rows of " + d + " features are more values than a Java array holds");
+        }
         float[] features = new float[n * d];
         String[] labelCells = new String[n];
         for (int r = 0; r < n; r++) {
@@ -136,13 +141,33 @@ public final class Csv {
                 features[r * d + k++] = v;
             }
         }
-        return toDataset(features, d, labelCells);
+        return toDataset(features, d, labelCells, file, lineNumbers.subList(first, rows.size()), label, names);
     }
 
-    private static Dataset toDataset(float[] features, int d, String[] labelCells) {
+    /** Class ids must be below this: every id up to the largest becomes a class and an output of the model. */
+    static final int MAX_CLASS_ID = 65535;
+    /** More classes than rows are accepted only up to this many, for small files whose ids have gaps. */
+    static final int MAX_SPARSE_CLASSES = 1024;
+
+    private static Dataset toDataset(float[] features, int d, String[] labelCells, Path file, List<Integer> lineNumbers,
+                                     int labelColumn, String[] names) {
         int[] labels = new int[labelCells.length];
         if (Arrays.stream(labelCells).allMatch(s -> CLASS_ID.matcher(s).matches())) {
-            for (int i = 0; i < labels.length; i++) labels[i] = Integer.parseInt(labelCells[i]);
+            int largest = 0;
+            for (int i = 0; i < labels.length; i++) {
+                labels[i] = Integer.parseInt(labelCells[i]);
+                if (labels[i] > MAX_CLASS_ID) {
+                    throw cellError(file, lineNumbers.get(i), labelColumn, names, "a class id in [0, " + (MAX_CLASS_ID + 1)
+                            + ") (labels that are not all integers are taken as class names instead)", labelCells[i]);
+                }
+                if (labels[i] > labels[largest]) largest = i;
+            }
+            int classes = labels[largest] + 1;
+            if (classes > Math.max(MAX_SPARSE_CLASSES, labels.length)) {
+                throw new DataException(file + ": line " + lineNumbers.get(largest) + ": label " + labels[largest] + " makes "
+                        + classes + " classes (0.." + labels[largest] + ") for " + labels.length + " rows; expected class ids "
+                        + "0, 1, 2, ... without large gaps (at most " + MAX_SPARSE_CLASSES + " classes, or one per row)");
+            }
             return Dataset.of(features, d, labels);
         }
         List<String> classes = List.copyOf(new TreeSet<>(Arrays.asList(labelCells)));
@@ -187,24 +212,29 @@ public final class Csv {
         List<String> cells = new ArrayList<>();
         StringBuilder cell = new StringBuilder();
         boolean quoted = false;
+        boolean blank = true; // the cell so far is whitespace: a quote here opens a quoted field
         for (int i = 0; i < line.length(); i++) {
             char c = line.charAt(i);
             if (quoted) {
                 if (c != '"') {
                     cell.append(c);
+                    blank &= Character.isWhitespace(c);
                 } else if (i + 1 < line.length() && line.charAt(i + 1) == '"') {
                     cell.append('"');
+                    blank = false;
                     i++;
                 } else {
                     quoted = false;
                 }
-            } else if (c == '"' && cell.toString().isBlank()) {
+            } else if (c == '"' && blank) {
                 quoted = true;
             } else if (c == delimiter) {
                 cells.add(cell.toString().trim());
                 cell.setLength(0);
+                blank = true;
             } else {
                 cell.append(c);
+                blank &= Character.isWhitespace(c);
             }
         }
         if (quoted) throw new DataException(file + ": line " + lineNo + ": unterminated quoted field");

@@ -10,7 +10,9 @@ import java.util.Map;
  * A small strict JSON (RFC 8259) reader and string writer, enough for safetensors headers, so
  * that deltagrad-core needs no JSON library. Objects become {@link LinkedHashMap} (key order kept,
  * duplicate keys rejected), arrays {@link List}, integers {@link Long}, other numbers
- * {@link BigDecimal}, and true/false/null {@link Boolean}/null.
+ * {@link BigDecimal}, and true/false/null {@link Boolean}/null. Numbers must fit what they become: an
+ * integer beyond 64 bits, or a number beyond the range of a double (such as 1e400), is an error naming
+ * its key, not a rounded or infinite value.
  */
 final class Json {
     /** Thrown for malformed input; the message gives the character position. */
@@ -24,6 +26,8 @@ final class Json {
 
     private final String text;
     private int pos;
+    /** Where the value being parsed sits: object keys (String) and array indices (Integer), outermost first. */
+    private final List<Object> path = new ArrayList<>();
 
     private Json(String text) {
         this.text = text;
@@ -143,7 +147,9 @@ final class Json {
             skipWhitespace();
             expect(':');
             skipWhitespace();
+            path.add(key);
             Object v = value(depth + 1);
+            path.remove(path.size() - 1);
             if (map.containsKey(key)) {
                 pos = keyAt;
                 throw error("duplicate key \"" + key + "\"");
@@ -170,7 +176,9 @@ final class Json {
         }
         while (true) {
             skipWhitespace();
+            path.add(list.size());
             list.add(value(depth + 1));
+            path.remove(path.size() - 1);
             skipWhitespace();
             char c = peek();
             pos++;
@@ -219,7 +227,9 @@ final class Json {
         if (pos + 4 > text.length()) throw error("truncated \\u escape");
         int v = 0;
         for (int i = 0; i < 4; i++) {
-            int d = Character.digit(text.charAt(pos + i), 16);
+            char c = text.charAt(pos + i);
+            // Character.digit would also take non-ASCII digits such as '٣'; JSON allows only 0-9, a-f, A-F.
+            int d = c < 128 ? Character.digit(c, 16) : -1;
             if (d < 0) throw error("invalid \\u escape");
             v = v * 16 + d;
         }
@@ -256,10 +266,39 @@ final class Json {
             try {
                 return Long.parseLong(literal);
             } catch (NumberFormatException tooLong) {
-                // Falls through: an integer beyond 64 bits is still valid JSON.
+                throw outOfRange(start, literal, "does not fit in 64 bits");
             }
         }
-        return new BigDecimal(literal);
+        BigDecimal value;
+        try {
+            value = new BigDecimal(literal);
+        } catch (NumberFormatException e) { // an exponent beyond ±2^31
+            throw outOfRange(start, literal, "has an exponent too large to represent");
+        }
+        if (Double.isInfinite(value.doubleValue())) throw outOfRange(start, literal, "is beyond the range of a double (about ±1.8e308)");
+        return value;
+    }
+
+    private ParseException outOfRange(int start, String literal, String why) {
+        pos = start;
+        String shown = literal.length() <= 40 ? literal : literal.substring(0, 20) + "..." + literal.substring(literal.length() - 10);
+        return error("number " + shown + (path.isEmpty() ? "" : " at key " + pathString()) + " " + why);
+    }
+
+    /** The current path as {@code a.b[2].c}, each key quoted only when it is not a plain word. */
+    private String pathString() {
+        StringBuilder sb = new StringBuilder();
+        for (Object p : path) {
+            if (p instanceof Integer i) {
+                sb.append('[').append(i).append(']');
+            } else {
+                String key = (String) p;
+                if (sb.length() > 0) sb.append('.');
+                if (key.matches("[A-Za-z_][A-Za-z0-9_]*")) sb.append(key);
+                else writeString(sb, key);
+            }
+        }
+        return sb.toString();
     }
 
     private Object literal(String word, Object value) throws ParseException {

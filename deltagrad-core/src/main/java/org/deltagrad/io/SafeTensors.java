@@ -18,6 +18,7 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 import org.deltagrad.DType;
 import org.deltagrad.Tensor;
 
@@ -279,15 +280,19 @@ public final class SafeTensors {
                         + " (tensors must be contiguous), found " + e.begin);
             }
             long numel = 1;
-            for (int d : e.shape) numel = Math.multiplyExact(numel, (long) d);
-            long expectedBytes = Math.multiplyExact(numel, (long) e.dtype.byteSize());
+            for (int d : e.shape) {
+                // Each factor is below 2^31, so once numel passes 2^32 the check below rejects the tensor anyway.
+                numel = Math.min(numel * d, 1L << 32);
+            }
+            long expectedBytes = numel * e.dtype.byteSize();
+            if (numel > Integer.MAX_VALUE - 8) {
+                throw new SafeTensorsException(where + ": shape " + Arrays.toString(e.shape) + " has "
+                        + (numel == 1L << 32 ? "2^32 or more" : Long.toString(numel)) + " elements, more than a Java array holds");
+            }
             if (e.end - e.begin != expectedBytes) {
                 throw new SafeTensorsException(where + ": expected " + expectedBytes + " bytes for " + e.dtype.safetensorsName()
                         + " shape " + Arrays.toString(e.shape) + ", but data_offsets [" + e.begin + ", " + e.end
                         + "] span " + (e.end - e.begin));
-            }
-            if (numel > Integer.MAX_VALUE - 8) {
-                throw new SafeTensorsException(where + ": " + numel + " elements are more than a Java array holds");
             }
             if (e.end > bufferBytes) {
                 throw new SafeTensorsException(where + ": data ends at offset " + e.end + " but the file holds only "
@@ -305,8 +310,10 @@ public final class SafeTensors {
         int size = e.dtype.byteSize();
         int n = (int) ((e.end - e.begin) / size);
         ByteBuffer buf = ByteBuffer.allocate(CHUNK_BYTES).order(ByteOrder.LITTLE_ENDIAN);
-        float[] floats = e.dtype == DType.FLOAT32 ? new float[n] : null;
-        double[] doubles = e.dtype == DType.FLOAT64 ? new double[n] : null;
+        Function<String, SafeTensorsException> tooLarge = why -> new SafeTensorsException(file + ": tensor \"" + e.name
+                + "\" of shape " + Arrays.toString(e.shape) + " " + why);
+        float[] floats = e.dtype == DType.FLOAT32 ? HeapLimit.allocate(4L * n, () -> new float[n], tooLarge) : null;
+        double[] doubles = e.dtype == DType.FLOAT64 ? HeapLimit.allocate(8L * n, () -> new double[n], tooLarge) : null;
         long position = dataStart + e.begin;
         for (int filled = 0; filled < n; ) {
             int count = Math.min(n - filled, CHUNK_BYTES / size);

@@ -136,4 +136,29 @@ class CsvTest {
         assertFails(csv("\"1,2\n"), Csv.Options.defaults(), "line 1: unterminated quoted field");
         assertFails(dir.resolve("absent.csv"), Csv.Options.defaults(), "no such file");
     }
+
+    @Test
+    void classIdsBeyondTheLimitAreOneLineNotTenToTheNineClasses() throws IOException {
+        assertFails(csv("x,y,label\n1,2,0\n3,4,999999999\n"), Csv.Options.defaults(),
+                "line 3, column 3 (\"label\"): expected a class id in [0, 65536) (labels that are not all integers are taken "
+                        + "as class names instead), found \"999999999\"");
+    }
+
+    @Test
+    void sparseClassIdsNeedOneRowPerClassBeyond1024() throws IOException {
+        assertEquals(1024, Csv.read(csv("1,0\n2,1023\n")).numClasses());
+        assertFails(csv("1,0\n2,1024\n3,5\n"), Csv.Options.defaults(),
+                "line 2: label 1024 makes 1025 classes (0..1024) for 3 rows; expected class ids 0, 1, 2, ... without large gaps");
+        StringBuilder dense = new StringBuilder();
+        for (int i = 0; i < 2000; i++) dense.append(i).append(',').append(i).append('\n');
+        assertEquals(2000, Csv.read(csv(dense.toString())).numClasses());
+    }
+
+    @Test
+    void quoteAfterQuotedEmptyCellReopensItAsBefore() throws IOException {
+        // The quote rule (a quote opens a field only where the cell is still blank) kept when made linear-time.
+        Dataset d = Csv.read(csv("\"\" \"1\",x\n"), Csv.Options.defaults().header(false));
+        assertArrayEquals(new float[] {1}, all(d));
+        assertFails(csv("a\"\"1,x\n"), Csv.Options.defaults().header(false), "column 1: expected a number, found \"a\"\"1\"");
+    }
 }

@@ -5,10 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.zip.GZIPOutputStream;
+import org.deltagrad.FuzzFiles;
 
 /**
  * Idx.read on arbitrary bytes, as they are and gzipped: it returns an array or throws a DataException
@@ -16,22 +15,8 @@ import java.util.zip.GZIPOutputStream;
  * JAZZER_FUZZ=1 this replays the saved inputs in IdxFuzzTestInputs/ (see the README's "Fuzzing").
  */
 class IdxFuzzTest {
-    private static final Path FILE = tempFile();
-
-    private static Path tempFile() {
-        try {
-            Path dir = Files.createTempDirectory("idx-fuzz");
-            dir.toFile().deleteOnExit();
-            Path f = dir.resolve("input-idx");
-            f.toFile().deleteOnExit();
-            return f;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
     @FuzzTest
-    void raw(byte[] input) throws IOException {
+    void raw(byte[] input) {
         readChecked(input);
     }
 
@@ -44,15 +29,15 @@ class IdxFuzzTest {
         readChecked(out.toByteArray());
     }
 
-    private static void readChecked(byte[] bytes) throws IOException {
-        Files.write(FILE, bytes);
+    private static void readChecked(byte[] bytes) {
+        Path file = FuzzFiles.write("input-idx", bytes);
         try {
-            IdxArray a = Idx.read(FILE);
+            IdxArray a = Idx.read(file);
             // What was read must be usable: every conversion either works or says why not.
             if (a.type().isInteger()) assertTrue(a.toIntArray().length == a.numel());
             assertTrue(a.toDoubleArray().length == a.numel());
         } catch (DataException e) {
-            assertTrue(e.getMessage().startsWith(FILE.toString()), e.getMessage());
+            assertTrue(e.getMessage().startsWith(file.toString()), e.getMessage());
         }
     }
 }

@@ -261,6 +261,27 @@ class SafeTensorsTest {
     }
 
     @Test
+    void numbersBeyondRangeNameFileAndKey() throws IOException {
+        assertFails(withHeader("{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,1e99999999999]}}", new byte[4]),
+                "malformed JSON header: number 1e99999999999 at key w.data_offsets[1] has an exponent too large to represent");
+        assertFails(withHeader("{\"w\":{\"dtype\":\"F32\",\"shape\":[1e400],\"data_offsets\":[0,4]}}", new byte[4]),
+                "number 1e400 at key w.shape[0] is beyond the range of a double");
+        assertFails(withHeader("{\"w\":{\"dtype\":\"F32\",\"shape\":[-1e400],\"data_offsets\":[0,4]}}", new byte[4]),
+                "number -1e400 at key w.shape[0] is beyond the range of a double");
+        assertFails(withHeader("{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,18446744073709551620]}}",
+                new byte[4]), "number 18446744073709551620 at key w.data_offsets[1] does not fit in 64 bits");
+    }
+
+    @Test
+    void shapeWhoseProductOverflowsIsRejected() throws IOException {
+        assertFails(withHeader("{" + entry("w", "F32", "[2147483647,2147483647,2147483647,4]", 0, 4) + "}", new byte[4]),
+                "tensor \"w\": shape [2147483647, 2147483647, 2147483647, 4] has 2^32 or more elements, more than a Java array holds");
+        // A zero anywhere still makes an empty tensor, however large the other dimensions.
+        assertEquals(0, SafeTensors.read(withHeader("{" + entry("w", "F32", "[2147483647,2147483647,2147483647,0]", 0, 0) + "}",
+                new byte[0])).tensors().get("w").numel());
+    }
+
+    @Test
     void metadataMustHoldStrings() throws IOException {
         assertFails(withHeader("{\"__metadata__\":{\"epoch\":3}}", new byte[0]), "__metadata__[\"epoch\"]", "string");
         assertFails(withHeader("{\"__metadata__\":[]}", new byte[0]), "object of strings");

@@ -3,12 +3,15 @@ package org.deltagrad.cli.explain;
 import java.math.BigDecimal;
 import java.math.MathContext;
 import java.math.RoundingMode;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import org.deltagrad.Tensor;
 import org.deltagrad.autograd.Autograd;
@@ -97,21 +100,42 @@ public final class Explainer {
     }
 
     private static void collectVariables(Expr e, List<Expr.Var> out) {
-        if (e instanceof Expr.Var v) out.add(v);
-        for (Expr operand : operands(e)) collectVariables(operand, out);
+        for (Expr node : postOrder(e)) if (node instanceof Expr.Var v) out.add(v);
+    }
+
+    /**
+     * Every node of {@code root}, each after its operands (left to right): the order a recursive walk would build
+     * them in, found with a stack of our own so that a deep tree cannot overflow the thread's stack.
+     */
+    static List<Expr> postOrder(Expr root) {
+        List<Expr> order = new ArrayList<>();
+        ArrayDeque<Expr> pending = new ArrayDeque<>(List.of(root));
+        Set<Expr> expanded = Collections.newSetFromMap(new IdentityHashMap<>()); // identity: records compare by value
+        while (!pending.isEmpty()) {
+            Expr e = pending.peek();
+            List<Expr> operands = operands(e);
+            if (operands.isEmpty() || !expanded.add(e)) {
+                order.add(pending.pop());
+            } else {
+                for (int i = operands.size() - 1; i >= 0; i--) pending.push(operands.get(i));
+            }
+        }
+        return order;
     }
 
     /** f at a point, without recording a graph (the finite differences' evaluations). */
     static double evaluate(Expr e, Map<String, Double> at) {
         try (Autograd.Scope s = Autograd.noGrad()) {
-            return evaluateTensor(e, at).item();
+            Map<Expr, Tensor> values = new IdentityHashMap<>();
+            for (Expr node : postOrder(e)) {
+                Tensor t;
+                if (node instanceof Expr.Num n) t = Tensor.scalar(n.value());
+                else if (node instanceof Expr.Var v) t = Tensor.scalar(at.get(v.name()));
+                else t = apply(node, operands(node).stream().map(values::get).toArray(Tensor[]::new));
+                values.put(node, t);
+            }
+            return values.get(e).item();
         }
-    }
-
-    private static Tensor evaluateTensor(Expr e, Map<String, Double> at) {
-        if (e instanceof Expr.Num n) return Tensor.scalar(n.value());
-        if (e instanceof Expr.Var v) return Tensor.scalar(at.get(v.name()));
-        return apply(e, operands(e).stream().map(o -> evaluateTensor(o, at)).toArray(Tensor[]::new));
     }
 
     /** The operator at the root of {@code e}, applied to already computed operands: one engine op. */
@@ -231,7 +255,9 @@ public final class Explainer {
                 leafDrafts.put(name, d);
                 byLeaf.put(leaf, d);
             }
-            Built root = build(tree);
+            Map<Expr, Built> built = new IdentityHashMap<>();
+            for (Expr e : postOrder(tree)) built.put(e, build(e, built));
+            Built root = built.get(tree);
             double[] point = new double[variables.size()];
             for (int i = 0; i < point.length; i++) point[i] = at.get(variables.get(i));
             int n = variables.size();
@@ -269,12 +295,12 @@ public final class Explainer {
         /** A built subexpression: its tensor, and its node of G (null for a constant). */
         private record Built(Tensor tensor, Draft draft) {}
 
-        /** Post-order, so nodes get their ids in the order the engine creates them. */
-        private Built build(Expr e) {
+        /** Builds {@code e} from its operands, already in {@code built}: called in post-order, so ids follow creation. */
+        private Built build(Expr e, Map<Expr, Built> built) {
             if (e instanceof Expr.Num n) return new Built(Tensor.scalar(n.value()), null);
             if (e instanceof Expr.Var v) return new Built(leaves.get(v.name()), leafDrafts.get(v.name()));
             List<Built> args = new ArrayList<>();
-            for (Expr operand : operands(e)) args.add(build(operand));
+            for (Expr operand : operands(e)) args.add(built.get(operand));
             Tensor t = apply(e, args.stream().map(Built::tensor).toArray(Tensor[]::new));
             if (!t.requiresGrad()) return new Built(t, null);
             List<Operand> ops = new ArrayList<>();

@@ -12,8 +12,11 @@ package org.deltagrad.cli.explain;
  * </pre>
  *
  * As in mathematics, {@code ^} binds tighter than unary minus ({@code -x^2 = -(x^2)}) and its exponent may
- * itself be negated ({@code x^-2}). Numbers accept a decimal exponent ({@code 1e-3}); names are identifiers,
- * and a name followed by {@code (} must be one of {@link Expr#FUNCTIONS}.
+ * itself be negated ({@code x^-2}). Numbers are ASCII digits with an optional decimal exponent ({@code 1e-3})
+ * and must be finite as doubles; names are a letter or '_' followed by letters, ASCII digits and '_', and a name
+ * followed by {@code (} must be one of {@link Expr#FUNCTIONS}. Nesting (parentheses, function calls, unary
+ * minus, exponents) is limited to {@link #MAX_DEPTH} levels, so that neither this recursive parser nor what
+ * consumes the tree can run out of stack.
  */
 public final class ExpressionParser {
 
@@ -43,8 +46,15 @@ public final class ExpressionParser {
         }
     }
 
+    /**
+     * The deepest nesting accepted. Each level costs this recursive parser about 1.5 KB of stack once compiled, so
+     * at the cap it needs under half of Java's default 1 MB thread stack (ExpressionParserTest checks in 512 KB).
+     */
+    public static final int MAX_DEPTH = 200;
+
     private final String text;
     private int pos;
+    private int depth; // unary() calls in progress: every level of nesting passes through one
 
     private ExpressionParser(String text) {
         this.text = text;
@@ -83,11 +93,16 @@ public final class ExpressionParser {
 
     private Expr unary() {
         skipSpaces();
+        if (depth++ > MAX_DEPTH) throw error(pos, "expression nested more than " + MAX_DEPTH + " deep");
+        Expr e;
         if (peekAny("-")) {
             int at = pos++;
-            return new Expr.Neg(unary(), at);
+            e = new Expr.Neg(unary(), at);
+        } else {
+            e = power();
         }
-        return power();
+        depth--;
+        return e;
     }
 
     private Expr power() {
@@ -109,14 +124,21 @@ public final class ExpressionParser {
             expectClosing(open);
             return inner;
         }
-        if (Character.isDigit(c) || c == '.') return number();
-        if (Character.isJavaIdentifierStart(c)) return name();
+        if (isDigit(c) || c == '.') return number();
+        if (Character.isLetter(c) || c == '_') return name();
         throw unexpected();
+    }
+
+    /** ASCII digits only: Character.isDigit would also take '٣' or '３', which Double.parseDouble refuses. */
+    private static boolean isDigit(char c) {
+        return c >= '0' && c <= '9';
     }
 
     private Expr name() {
         int start = pos;
-        while (pos < text.length() && Character.isJavaIdentifierPart(text.charAt(pos))) pos++;
+        while (pos < text.length() && (Character.isLetter(text.charAt(pos)) || isDigit(text.charAt(pos)) || text.charAt(pos) == '_')) {
+            pos++;
+        }
         String name = text.substring(start, pos);
         int afterName = pos;
         skipSpaces();
@@ -138,21 +160,23 @@ public final class ExpressionParser {
 
     private Expr number() {
         int start = pos;
-        while (pos < text.length() && Character.isDigit(text.charAt(pos))) pos++;
+        while (pos < text.length() && isDigit(text.charAt(pos))) pos++;
         if (peekAny(".")) {
             pos++;
-            while (pos < text.length() && Character.isDigit(text.charAt(pos))) pos++;
+            while (pos < text.length() && isDigit(text.charAt(pos))) pos++;
         }
         if (peekAny("eE")) {
             pos++;
             if (peekAny("+-")) pos++;
             int digits = pos;
-            while (pos < text.length() && Character.isDigit(text.charAt(pos))) pos++;
+            while (pos < text.length() && isDigit(text.charAt(pos))) pos++;
             if (digits == pos) throw error(start, "malformed number '" + text.substring(start, pos) + "': the exponent has no digits");
         }
         String literal = text.substring(start, pos);
         if (literal.equals(".")) throw error(start, "malformed number '.'");
-        return new Expr.Num(Double.parseDouble(literal), start);
+        double value = Double.parseDouble(literal);
+        if (Double.isInfinite(value)) throw error(start, "number '" + literal + "' is beyond the range of a double (about 1.8e308)");
+        return new Expr.Num(value, start);
     }
 
     private void expectClosing(int open) {
@@ -172,7 +196,11 @@ public final class ExpressionParser {
 
     private ExpressionException unexpected() {
         if (pos == text.length()) return error(pos, "unexpected end of expression");
-        return error(pos, "unexpected '" + text.charAt(pos) + "' at column " + (pos + 1));
+        char c = text.charAt(pos);
+        if (Character.isDigit(c) && !isDigit(c)) {
+            return error(pos, "unexpected '" + c + "' at column " + (pos + 1) + ": numbers are written with the ASCII digits 0-9");
+        }
+        return error(pos, "unexpected '" + c + "' at column " + (pos + 1));
     }
 
     private ExpressionException error(int column, String reason) {

@@ -3,9 +3,14 @@ package org.deltagrad.cli.explain;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Map;
 import org.deltagrad.cli.explain.ExpressionParser.ExpressionException;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class ExpressionParserTest {
 
@@ -51,6 +56,11 @@ class ExpressionParserTest {
             "x # y      | 2 | unexpected '#' at column 3",
             "1e+        | 0 | malformed number '1e+': the exponent has no digits",
             "x ^ * 2    | 4 | unexpected '*' at column 5",
+            "x + ٣    | 4 | unexpected '٣' at column 5: numbers are written with the ASCII digits 0-9",
+            "３*x       | 0 | unexpected '３' at column 1: numbers are written with the ASCII digits 0-9",
+            "x٣ + 1    | 1 | unexpected '٣' at column 2: numbers are written with the ASCII digits 0-9",
+            "1e400*x    | 0 | number '1e400' is beyond the range of a double (about 1.8e308)",
+            "$x         | 0 | unexpected '$' at column 1",
     })
     void errorsPointAtTheOffendingCharacter(String text, int column, String reason) {
         ExpressionException e = assertThrows(ExpressionException.class, () -> ExpressionParser.parse(text));
@@ -63,5 +73,58 @@ class ExpressionParserTest {
     @CsvSource(delimiter = '|', value = {"''", "'   '"})
     void emptyExpression(String text) {
         assertEquals("empty expression", assertThrows(ExpressionException.class, () -> ExpressionParser.parse(text)).reason());
+    }
+
+    @Test
+    void nestingBeyondTheCapIsOneParseErrorNotAStackOverflow() {
+        int n = 10_000;
+        String text = "sin(".repeat(n) + "x" + ")".repeat(n);
+        ExpressionException e = assertThrows(ExpressionException.class, () -> ExpressionParser.parse(text));
+        assertEquals("expression nested more than " + ExpressionParser.MAX_DEPTH + " deep", e.reason());
+        assertEquals(4 * (ExpressionParser.MAX_DEPTH + 1), e.column()); // the 'x' inside the 201st sin(
+    }
+
+    /** Nesting of each kind at the cap parses and explains (to second order, with DOT output) in half a default stack. */
+    @ParameterizedTest
+    @ValueSource(strings = {"sin", "paren", "neg", "pow"})
+    void nestingAtTheCapExplainsWithRoomToSpare(String kind) throws Throwable {
+        int n = ExpressionParser.MAX_DEPTH;
+        String text = switch (kind) {
+            case "sin" -> "sin(".repeat(n) + "x" + ")".repeat(n);
+            case "paren" -> "(".repeat(n) + "x*y" + ")".repeat(n);
+            case "neg" -> "-".repeat(n) + "x";
+            default -> "x^".repeat(n) + "1.0001";
+        };
+        assertThrows(ExpressionException.class, () -> ExpressionParser.parse("-" + text),
+                "one level more is refused");
+        Map<String, Double> at = kind.equals("paren") ? Map.of("x", 0.5, "y", 2.0) : Map.of("x", 0.5);
+        String[] dot = new String[1];
+        Throwable[] failure = new Throwable[1];
+        Thread t = new Thread(null, () -> {
+            try {
+                Explainer.Explanation e = Explainer.explain(text, at, 2);
+                Explainer.check(e);
+                dot[0] = DotWriter.symbolic(e);
+            } catch (Throwable x) {
+                failure[0] = x;
+            }
+        }, "half-stack", 512 * 1024);
+        t.start();
+        t.join();
+        if (failure[0] != null) throw failure[0];
+        assertTrue(dot[0].startsWith("digraph symbolic {"));
+    }
+
+    @Test
+    void longChainsAreNotNestingAndExplainWithoutRecursion() throws Throwable {
+        // 20,000 terms make a tree 20,000 deep on its left side; building, evaluating and differentiating it
+        // walks the tree with a stack of its own.
+        String text = "x+".repeat(20_000) + "x";
+        Explainer.Explanation[] e = new Explainer.Explanation[1];
+        Thread t = new Thread(null, () -> e[0] = Explainer.explain(text, Map.of("x", 0.5), 1), "small-stack", 256 * 1024);
+        t.start();
+        t.join();
+        assertEquals(20_001 * 0.5, e[0].value());
+        assertEquals(20_001, e[0].gradient()[0]);
     }
 }
