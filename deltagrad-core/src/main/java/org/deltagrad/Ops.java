@@ -166,7 +166,8 @@ final class Ops {
     static Tensor mul(Tensor a, Tensor b) {
         return record(MUL, (g, n) -> grads(
                 n.needsInputGrad(0) ? g.mul(n.saved(1)) : null,
-                n.needsInputGrad(1) ? g.mul(n.saved(0)) : null), TensorKernels.binary("mul", Binary.MUL, a, b), saved(a, b), a, b);
+                n.needsInputGrad(1) ? g.mul(n.saved(0)) : null),
+                TensorKernels.binary("mul", Binary.MUL, a, b), saved(a, b), a, b);
     }
 
     static Tensor div(Tensor a, Tensor b) {
@@ -243,7 +244,9 @@ final class Ops {
         int[] lengths = parts.stream().mapToInt(t -> t.shape[a]).toArray();
         return record(CONCAT, (g, n) -> {
             Tensor[] gs = new Tensor[lengths.length];
-            for (int i = 0, at = 0; i < gs.length; at += lengths[i++]) if (n.needsInputGrad(i)) gs[i] = g.narrow(a, at, lengths[i]);
+            for (int i = 0, at = 0; i < gs.length; at += lengths[i++]) {
+                if (n.needsInputGrad(i)) gs[i] = g.narrow(a, at, lengths[i]);
+            }
             return gs;
         }, out, null, parts.toArray(new Tensor[0]));
     }
@@ -259,7 +262,8 @@ final class Ops {
     /** The adjoint of gather: zeros of {@code shape}, then out[index[i]] += src[i] along axis. */
     static Tensor scatterAdd(Tensor src, int axis, Tensor index, int[] shape) {
         Tensor idx = index.detach();
-        return record(SCATTER_ADD, (g, n) -> grads(g.gather(axis, idx)), TensorKernels.scatterAdd(src, axis, index, shape), null, src);
+        return record(SCATTER_ADD, (g, n) -> grads(g.gather(axis, idx)),
+                TensorKernels.scatterAdd(src, axis, index, shape), null, src);
     }
 
     // ---------------------------------------------------------------- products
@@ -268,7 +272,8 @@ final class Ops {
     static Tensor matmul(Tensor a, Tensor b) {
         return record(MATMUL, (g, n) -> grads(
                 n.needsInputGrad(0) ? g.matmul(n.saved(1).transpose(-1, -2)) : null,
-                n.needsInputGrad(1) ? n.saved(0).transpose(-1, -2).matmul(g) : null), TensorKernels.matmul(a, b), saved(a, b), a, b);
+                n.needsInputGrad(1) ? n.saved(0).transpose(-1, -2).matmul(g) : null),
+                TensorKernels.matmul(a, b), saved(a, b), a, b);
     }
 
     /** x·Wᵀ + b for x [n, in], W [out, in], b [out] or null (PyTorch's F.linear); ∂W = gᵀ·x comes in W's layout. */

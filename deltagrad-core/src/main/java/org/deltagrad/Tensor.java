@@ -812,7 +812,7 @@ public final class Tensor {
 
     /**
      * A fully connected layer, this·weightᵀ + bias, for this [..., in], weight [out, in] and bias [out] (or null):
-     * PyTorch's F.linear, as one GEMM onto the broadcast bias.
+     * PyTorch's F.linear, as one GEMM and then the bias added to each row.
      */
     public Tensor linear(Tensor weight, Tensor bias) {
         if (shape.length == 2) return Ops.linear(this, weight, bias);
