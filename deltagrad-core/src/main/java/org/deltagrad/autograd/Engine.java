@@ -28,28 +28,16 @@ final class Engine {
      */
     static List<Tensor> run(Tensor output, Tensor gradOutput, List<Node> targets, boolean retainGraph,
                             boolean createGraph, BackwardObserver observer) {
-        if (!output.requiresGrad()) {
-            throw new IllegalStateException("backward: the output does not require grad; no input of the computation "
-                    + "had requiresGrad(true), or it was computed inside Autograd.noGrad()");
-        }
-        if (gradOutput == null && output.numel() != 1) {
-            throw new IllegalArgumentException("backward: the output has shape " + Arrays.toString(output.shape())
-                    + "; gradients can be created implicitly only for a scalar output. Pass a gradOutput of that "
-                    + "shape (e.g. backward(Tensor.ones(...))), or reduce the output to a scalar first (sum/mean).");
-        }
-        if (gradOutput != null && !Arrays.equals(gradOutput.shape(), output.shape())) {
-            throw new IllegalArgumentException("backward: gradOutput has shape " + Arrays.toString(gradOutput.shape())
-                    + " but the output has shape " + Arrays.toString(output.shape()));
-        }
+        Tensor seed = seed(output, gradOutput);
         Node root = Autograd.edge(output);
         List<Node> order = reverseCreationOrder(root);
         Set<Node> needed = targets == null ? null : leadingTo(targets, order);
         Map<Node, Tensor> adjoint = new HashMap<>();
-        adjoint.put(root, gradOutput != null ? gradOutput.to(output.dtype()) : Tensor.ones(output.dtype(), output.shape()));
+        adjoint.put(root, seed);
         Map<Node, Tensor> targetAdjoints = new HashMap<>();
         Autograd.Mode mode = Autograd.mode();
         boolean outerSweep = mode.inBackward;
-        mode.inBackward = true;
+        mode.inBackward = true; // anomaly mode checks what each rule returns, not the ops inside it
 
         try (Autograd.Scope scope = Autograd.setGradEnabled(createGraph)) {
             for (Node node : order) {
@@ -85,6 +73,24 @@ final class Engine {
         List<Tensor> result = new ArrayList<>(targets.size());
         for (Node t : targets) result.add(targetAdjoints.get(t));
         return result;
+    }
+
+    /** ∂output/∂output: ones for a scalar output, else the caller's gradOutput of the output's shape. */
+    private static Tensor seed(Tensor output, Tensor gradOutput) {
+        if (!output.requiresGrad()) {
+            throw new IllegalStateException("backward: the output does not require grad; no input of the computation "
+                    + "had requiresGrad(true), or it was computed inside Autograd.noGrad()");
+        }
+        if (gradOutput == null && output.numel() != 1) {
+            throw new IllegalArgumentException("backward: the output has shape " + Arrays.toString(output.shape())
+                    + "; gradients can be created implicitly only for a scalar output. Pass a gradOutput of that "
+                    + "shape (e.g. backward(Tensor.ones(...))), or reduce the output to a scalar first (sum/mean).");
+        }
+        if (gradOutput != null && !Arrays.equals(gradOutput.shape(), output.shape())) {
+            throw new IllegalArgumentException("backward: gradOutput has shape " + Arrays.toString(gradOutput.shape())
+                    + " but the output has shape " + Arrays.toString(output.shape()));
+        }
+        return gradOutput != null ? gradOutput.to(output.dtype()) : Tensor.ones(output.dtype(), output.shape());
     }
 
     /** Broadcasting: a gradient is summed back to its input's shape (and converted to its dtype). */

@@ -145,4 +145,46 @@ class AnomalyTest {
             assertTrue(e.createdAt().startsWith("unknown"), e.createdAt());
         }
     }
+
+    @Test
+    void finiteFirstAndSecondOrderGradientsAreUntouched() {
+        Tensor x = of(0.5, -1.5, 2).requiresGrad(true);
+        Tensor off = Autograd.grad(Autograd.grad(x.pow(3).sum(), java.util.List.of(x), true).get(0).sum(),
+                java.util.List.of(x), false).get(0);
+        Tensor on;
+        try (var s = Autograd.detectAnomaly()) {
+            on = Autograd.grad(Autograd.grad(x.pow(3).sum(), java.util.List.of(x), true).get(0).sum(),
+                    java.util.List.of(x), false).get(0);
+        }
+        assertEquals(java.util.Arrays.toString(off.toDoubleArray()), java.util.Arrays.toString(on.toDoubleArray()));
+        assertEquals(6 * 0.5, on.get(0)); // d²(x³)/dx² = 6x
+    }
+
+    @Test
+    void aFunctionsBackwardIsNamedByTheFunction() {
+        Function reciprocalGrad = new Function() {
+            @Override
+            public String name() {
+                return "reciprocalGrad";
+            }
+
+            @Override
+            protected Tensor forward(Context ctx, Tensor... in) {
+                ctx.saveForBackward(in[0]);
+                return in[0].mul(1);
+            }
+
+            @Override
+            protected Tensor[] backward(Context ctx, Tensor g) {
+                return new Tensor[] {g.div(ctx.saved(0))}; // the ops inside the rule are not reported as forward ops
+            }
+        };
+        Tensor x = of(0, 1).requiresGrad(true);
+        try (var s = Autograd.detectAnomaly()) {
+            Tensor y = reciprocalGrad.apply(x).sum();
+            AnomalyException e = assertThrows(AnomalyException.class, y::backward);
+            assertEquals("reciprocalGrad", e.op());
+            assertTrue(e.inBackward());
+        }
+    }
 }
