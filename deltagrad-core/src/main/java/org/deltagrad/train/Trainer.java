@@ -33,8 +33,8 @@ import org.deltagrad.optim.SGD;
  * Same configuration and seed: the same numbers, bit for bit, on any thread count.
  *
  * <p>Threads. A fit runs on the calling thread, with the kernels' shared worker pool. Fits on separate threads
- * (of one Trainer or several) each build their own model, optimiser and arena; what they share is that pool,
- * whose size a non-zero {@code config.threads} sets for the whole process while the fit runs. A model must not be
+ * (of one Trainer or several) each build their own model, optimiser and arena; what they share is that pool, and
+ * each runs with its own thread count ({@link Parallel#withThreads}). A model must not be
  * trained by two fits or optimisers at once; it may be evaluated from other threads once training returned.
  * {@link TrainConfig#detectAnomaly} runs every step inside {@link Autograd#detectAnomaly()}.
  */
