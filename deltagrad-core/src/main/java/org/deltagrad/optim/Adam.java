@@ -1,6 +1,7 @@
 package org.deltagrad.optim;
 
 import java.util.List;
+import java.util.Map;
 
 import org.deltagrad.Tensor;
 
@@ -49,6 +50,26 @@ public class Adam extends Optimizer {
         this.m = new Tensor[params.size()];
         this.v = new Tensor[params.size()];
         this.steps = new int[params.size()];
+    }
+
+    /** {@code i.exp_avg} (m), {@code i.exp_avg_sq} (v) and {@code i.step} for each parameter updated so far. */
+    @Override
+    public final Map<String, Tensor> state() {
+        Map<String, Tensor> out = super.state();
+        putState(out, "exp_avg", m);
+        putState(out, "exp_avg_sq", v);
+        putCounts(out, "step", steps, m);
+        return out;
+    }
+
+    @Override
+    public final void loadState(Map<String, Tensor> state) {
+        StateReader r = new StateReader(state, new String[] {"exp_avg", "exp_avg_sq"}, new String[] {"step"});
+        Tensor[] m1 = r.tensors("exp_avg"), v1 = r.tensors("exp_avg_sq");
+        int[] t = r.counts("step");
+        System.arraycopy(m1, 0, m, 0, m1.length);
+        System.arraycopy(v1, 0, v, 0, v1.length);
+        System.arraycopy(t, 0, steps, 0, t.length);
     }
 
     @Override

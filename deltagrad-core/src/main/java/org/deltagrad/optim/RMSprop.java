@@ -1,6 +1,7 @@
 package org.deltagrad.optim;
 
 import java.util.List;
+import java.util.Map;
 
 import org.deltagrad.Tensor;
 
@@ -38,6 +39,23 @@ public final class RMSprop extends Optimizer {
         this.weightDecay = weightDecay;
         this.square = new Tensor[params.size()];
         this.buffer = new Tensor[params.size()];
+    }
+
+    /** {@code i.square_avg} and, with momentum, {@code i.momentum_buffer} for each parameter updated so far. */
+    @Override
+    public Map<String, Tensor> state() {
+        Map<String, Tensor> out = super.state();
+        putState(out, "square_avg", square);
+        putState(out, "momentum_buffer", buffer);
+        return out;
+    }
+
+    @Override
+    public void loadState(Map<String, Tensor> state) {
+        StateReader r = new StateReader(state, momentum > 0 ? new String[] {"square_avg", "momentum_buffer"} : new String[] {"square_avg"});
+        Tensor[] s = r.tensors("square_avg"), b = r.tensors("momentum_buffer");
+        System.arraycopy(s, 0, square, 0, s.length);
+        System.arraycopy(b, 0, buffer, 0, b.length);
     }
 
     @Override

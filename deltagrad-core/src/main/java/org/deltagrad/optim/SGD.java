@@ -1,6 +1,7 @@
 package org.deltagrad.optim;
 
 import java.util.List;
+import java.util.Map;
 
 import org.deltagrad.Tensor;
 
@@ -41,6 +42,20 @@ public final class SGD extends Optimizer {
         this.nesterov = nesterov;
         this.weightDecay = weightDecay;
         this.velocity = new Tensor[params.size()];
+    }
+
+    /** {@code i.momentum_buffer} for each parameter with a velocity (none without momentum). */
+    @Override
+    public Map<String, Tensor> state() {
+        Map<String, Tensor> out = super.state();
+        putState(out, "momentum_buffer", velocity);
+        return out;
+    }
+
+    @Override
+    public void loadState(Map<String, Tensor> state) {
+        Tensor[] v = new StateReader(state, momentum == 0 ? new String[0] : new String[] {"momentum_buffer"}).tensors("momentum_buffer");
+        System.arraycopy(v, 0, velocity, 0, v.length);
     }
 
     @Override
