@@ -29,6 +29,8 @@ public final class TrainConfig {
     public String schedule = "cosine";
     /** Clip the global gradient norm to this (0: no clipping). */
     public double clipNorm = 0;
+    /** Dropout probability after each hidden activation (0: none); the saved model is the same network without it. */
+    public double dropout = 0;
     /** Record per-layer δ, gradient norms and saturation every epoch (issue: learning slowdown). */
     public boolean diagnostics;
     /** Measure test accuracy after every epoch (benchmarks turn this off). */
@@ -42,6 +44,7 @@ public final class TrainConfig {
         require(momentum >= 0 && momentum < 1, "--momentum must be in [0, 1) (got " + momentum + ")");
         require(weightDecay >= 0, "--weight-decay must be non-negative (got " + weightDecay + ")");
         require(threads >= 0, "--threads must be non-negative (got " + threads + ")");
+        require(dropout >= 0 && dropout < 1, "--dropout must be in [0, 1) (got " + dropout + ")");
         require(clipNorm >= 0, "--clip-norm must be non-negative (got " + clipNorm + ")");
         for (int h : hidden) require(h > 0, "--layers sizes must be positive (got " + Arrays.toString(hidden) + ")");
         require(loss.equals("cross-entropy") || loss.equals("mse"), "unknown --loss '" + loss + "' (choose cross-entropy or mse)");
@@ -73,6 +76,7 @@ public final class TrainConfig {
         m.put("threads", threads);
         m.put("schedule", schedule);
         m.put("clip_norm", clipNorm);
+        if (dropout > 0) m.put("dropout", dropout);
         return m;
     }
 }

@@ -1,8 +1,12 @@
 package org.deltagrad.train;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 
 import org.deltagrad.Arena;
 import org.deltagrad.Tensor;
@@ -13,6 +17,7 @@ import org.deltagrad.data.Dataset;
 import org.deltagrad.data.Datasets;
 import org.deltagrad.kernels.Parallel;
 import org.deltagrad.nn.Activation;
+import org.deltagrad.nn.Dropout;
 import org.deltagrad.nn.Linear;
 import org.deltagrad.nn.Losses;
 import org.deltagrad.nn.MlpSpec;
@@ -50,9 +55,32 @@ public final class Trainer {
     }
 
     private final TrainConfig config;
+    private Path checkpointFile;
+    private Map<String, String> checkpointNotes = Map.of();
+    private Checkpoint resumeFrom;
 
     public Trainer(TrainConfig config) {
         this.config = config.validate();
+    }
+
+    /**
+     * Writes a {@link Checkpoint} to {@code file} atomically before the first epoch and after every epoch, with
+     * {@code notes} (the caller's, e.g. where its outputs go) in it; returns this.
+     */
+    public Trainer checkpointTo(Path file, Map<String, String> notes) {
+        this.checkpointFile = file;
+        this.checkpointNotes = Map.copyOf(notes);
+        return this;
+    }
+
+    /**
+     * Continues the run {@code checkpoint} recorded instead of starting afresh: the result is the one the run
+     * would have had without the interruption, bit for bit. This trainer's configuration must be the recorded one
+     * (the thread count aside); returns this.
+     */
+    public Trainer resumeFrom(Checkpoint checkpoint) {
+        this.resumeFrom = checkpoint;
+        return this;
     }
 
     /** Trains on {@code data}; the kernels use {@code config.threads} threads meanwhile (0: leave as is). */
@@ -72,7 +100,7 @@ public final class Trainer {
         boolean mse = config.loss.equals("mse");
         MlpSpec spec = new MlpSpec(train.numFeatures(), config.hidden, train.numClasses(), config.activation, mse,
                 train.classNames(), train.imageShape());
-        Sequential model = spec.build(config.seed);
+        Sequential model = withDropout(spec.build(config.seed));
         Optimizer optimizer = optimizer(model.parameters());
         LrSchedule schedule = schedule();
         DataLoader loader = new DataLoader(train, config.batch).shuffled(config.seed);
@@ -80,9 +108,16 @@ public final class Trainer {
         Diagnostics diagnostics = config.diagnostics ? new Diagnostics(model, config.activation, mse, test) : null;
 
         List<EpochStats> history = new ArrayList<>();
+        Set<Integer> warned = diagnostics != null ? diagnostics.warned : new HashSet<>();
+        if (resumeFrom != null) resumeFrom.restore(config, model, optimizer, history, warned);
+        int firstEpoch = history.size() + 1;
+        if (checkpointFile != null) {
+            Checkpoint.deleteTemporaries(checkpointFile); // left by a run killed while writing one
+            if (resumeFrom == null) Checkpoint.write(checkpointFile, config, 0, model, optimizer, history, warned, checkpointNotes);
+        }
         DataLoader.PrefetchBuffers prefetchBuffers = new DataLoader.PrefetchBuffers(); // made once, for all epochs
         optimizer.zeroGrad(); // and after every step (below), so each step starts without gradients
-        for (int epoch = 1; epoch <= config.epochs; epoch++) {
+        for (int epoch = firstEpoch; epoch <= config.epochs; epoch++) {
             double lr = schedule.lr(epoch - 1);
             optimizer.setLearningRate(lr);
             model.train();
@@ -132,12 +167,28 @@ public final class Trainer {
             EpochStats stats = new EpochStats(epoch, lossSum / seen, (double) correct / seen, testAccuracy, seconds, lr, diag,
                     forwardNs / 1e9, backwardNs / 1e9, stepNs / 1e9);
             history.add(stats);
+            if (checkpointFile != null) Checkpoint.write(checkpointFile, config, epoch, model, optimizer, history, warned, checkpointNotes);
             if (listener != null) {
                 listener.epoch(stats);
                 if (diag != null) for (String w : diagnostics.warnings(diag, epoch)) listener.warning(w);
             }
         }
         return new Result(spec, model, history, model.parameterCount());
+    }
+
+    /**
+     * The network with dropout after each hidden activation, as one unit with it (no parameters), so parameter
+     * names, and the saved model, are those of the network without dropout.
+     */
+    private Sequential withDropout(Sequential net) {
+        if (config.dropout == 0) return net;
+        Sequential out = new Sequential();
+        for (int i = 0; i < net.size(); i++) {
+            Module layer = net.get(i);
+            boolean hiddenActivation = !(layer instanceof Linear) && i + 1 < net.size();
+            out.add(hiddenActivation ? new Sequential(layer, new Dropout(config.dropout, config.seed * 31 + i)) : layer);
+        }
+        return out;
     }
 
     private Optimizer optimizer(List<Tensor> params) {
@@ -233,7 +284,7 @@ public final class Trainer {
             return out;
         }
 
-        private final java.util.Set<Integer> warned = new java.util.HashSet<>();
+        final Set<Integer> warned = new HashSet<>();
 
         /** One warning per layer, the first epoch it is mostly saturated (not a flood every epoch). */
         List<String> warnings(List<LayerDiagnostics> diag, int epoch) {
