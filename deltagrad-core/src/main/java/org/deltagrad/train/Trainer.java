@@ -167,11 +167,12 @@ public final class Trainer {
             EpochStats stats = new EpochStats(epoch, lossSum / seen, (double) correct / seen, testAccuracy, seconds, lr, diag,
                     forwardNs / 1e9, backwardNs / 1e9, stepNs / 1e9);
             history.add(stats);
-            if (checkpointFile != null) Checkpoint.write(checkpointFile, config, epoch, model, optimizer, history, warned, checkpointNotes);
             if (listener != null) {
                 listener.epoch(stats);
                 if (diag != null) for (String w : diagnostics.warnings(diag, epoch)) listener.warning(w);
             }
+            // after the warnings, which it records as given
+            if (checkpointFile != null) Checkpoint.write(checkpointFile, config, epoch, model, optimizer, history, warned, checkpointNotes);
         }
         return new Result(spec, model, history, model.parameterCount());
     }

@@ -33,7 +33,7 @@ class CheckpointTest {
     @TempDir
     Path tmp;
 
-    /** Thrown by a listener to stop a run after an epoch, as a kill would (the checkpoint is already written). */
+    /** Thrown by a listener to stop a run after an epoch, as a kill would (that epoch's checkpoint is written). */
     private static final class Stop extends RuntimeException {
         private static final long serialVersionUID = 1L;
     }
@@ -53,8 +53,8 @@ class CheckpointTest {
     private static Trainer.Listener stopAfter(int epoch) {
         return new Trainer.Listener() {
             @Override
-            public void epoch(EpochStats stats) {
-                if (stats.epoch() == epoch) throw new Stop();
+            public void batch(int e, int samples, double loss) {
+                if (e == epoch + 1) throw new Stop();
             }
         };
     }
