@@ -139,7 +139,8 @@ public final class TrainCommand implements Callable<Integer> {
         TrainConfig config = checkpoint.config();
         if (options.threads != null) config.threads = options.threads;
         diagnostics = config.diagnostics;
-        out = checkpoint.file().toAbsolutePath().getParent();
+        Path parent = checkpoint.file().getParent();
+        out = parent != null ? parent : Path.of("");
         Map<String, String> notes = checkpoint.notes();
         save = out.resolve(notes.getOrDefault("model", "model.safetensors"));
         report = out.resolve(notes.getOrDefault("report", "report.json"));
