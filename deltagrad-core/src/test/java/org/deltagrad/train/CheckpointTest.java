@@ -220,4 +220,37 @@ class CheckpointTest {
         assertTrue(Files.exists(unrelated));
         assertNotEquals(0, Files.size(file));
     }
+
+    @Test
+    void warningsGivenBeforeTheStopAreNotGivenAgain() {
+        TrainConfig config = new TrainConfig();
+        config.activation = org.deltagrad.nn.Activation.TANH;
+        config.loss = "mse";
+        config.optimizer = "sgd";
+        config.lr = 30;
+        config.hidden = new int[] {16, 16};
+        config.epochs = 4;
+        config.diagnostics = true;
+        List<String> whole = new ArrayList<>(), parts = new ArrayList<>();
+        new Trainer(config).fit(DATA, warnings(whole, Integer.MAX_VALUE));
+        assertFalse(whole.isEmpty(), "the setting saturates a layer");
+        Path file = tmp.resolve("c.safetensors");
+        assertThrows(Stop.class, () -> new Trainer(config).checkpointTo(file, Map.of()).fit(DATA, warnings(parts, 1)));
+        new Trainer(config).resumeFrom(Checkpoint.read(file)).fit(DATA, warnings(parts, Integer.MAX_VALUE));
+        assertEquals(whole, parts);
+    }
+
+    private static Trainer.Listener warnings(List<String> into, int stopAfter) {
+        return new Trainer.Listener() {
+            @Override
+            public void batch(int epoch, int samples, double loss) {
+                if (epoch == stopAfter + 1) throw new Stop();
+            }
+
+            @Override
+            public void warning(String message) {
+                into.add(message);
+            }
+        };
+    }
 }
