@@ -19,8 +19,10 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.zip.CRC32C;
 
+import org.deltagrad.Arena;
 import org.deltagrad.DType;
 import org.deltagrad.Tensor;
+import org.deltagrad.autograd.Autograd;
 import org.deltagrad.io.SafeTensors;
 import org.deltagrad.nn.Activation;
 import org.deltagrad.nn.Dropout;
@@ -142,11 +144,16 @@ public final class Checkpoint {
 
     // ---------------------------------------------------------------- writing
 
-    /** Writes the run's state after {@code epoch} epochs to {@code file}, atomically (temp file, fsync, rename). */
-    static void write(Path file, TrainConfig config, int epoch, Module model, Optimizer optimizer, List<EpochStats> history,
-                      Collection<Integer> warnedLayers, Map<String, String> notes) {
+    /**
+     * The run's state after {@code epoch} epochs, copied now, and its write to {@code file}, atomic (temp file, fsync,
+     * rename), to run later, in another thread if need be: training may go on meanwhile.
+     */
+    static Runnable snapshot(Path file, TrainConfig config, int epoch, Module model, Optimizer optimizer, List<EpochStats> history,
+                             Collection<Integer> warnedLayers, Map<String, String> notes) {
         Map<String, Tensor> tensors = new LinkedHashMap<>();
-        model.stateDict().forEach((k, v) -> tensors.put("model." + k, v));
+        try (Autograd.Scope s = Autograd.noGrad()) {
+            model.stateDict().forEach((k, v) -> tensors.put("model." + k, Arena.outside(v::copy)));
+        }
         optimizer.state().forEach((k, v) -> tensors.put("optimizer." + k, v));
         if (!history.isEmpty()) tensors.put("history", historyTensor(history));
         Tensor diagnostics = diagnosticsTensor(history);
@@ -160,8 +167,10 @@ public final class Checkpoint {
         dropouts(model).forEach((path, d) -> meta.put("dropout_calls." + path, Long.toString(d.calls())));
         meta.put("warned_layers", String.join(",", new TreeSet<>(warnedLayers).stream().map(String::valueOf).toList()));
         notes.forEach((k, v) -> meta.put("note." + k, v));
-        meta.put("crc32c", crc(tensors));
-        SafeTensors.write(file, tensors, meta);
+        return () -> {
+            meta.put("crc32c", crc(tensors));
+            SafeTensors.write(file, tensors, meta);
+        };
     }
 
     /** Rewrites {@code file} with one more note (atomically), e.g. that the outputs of the finished run exist. */

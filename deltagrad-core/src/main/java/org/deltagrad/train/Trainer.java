@@ -96,6 +96,17 @@ public final class Trainer {
     }
 
     private Result run(Datasets.TrainTest data, Listener listener) {
+        CheckpointWriter writer = checkpointFile == null ? null : new CheckpointWriter();
+        try {
+            Result result = epochs(data, listener, writer);
+            if (writer != null) writer.finish(); // the last checkpoint is on disk when fit returns
+            return result;
+        } finally {
+            if (writer != null) writer.abandon(); // on failure too, so no write goes on after fit
+        }
+    }
+
+    private Result epochs(Datasets.TrainTest data, Listener listener, CheckpointWriter writer) {
         Dataset train = data.train(), test = data.test();
         boolean mse = config.loss.equals("mse");
         MlpSpec spec = new MlpSpec(train.numFeatures(), config.hidden, train.numClasses(), config.activation, mse,
@@ -113,7 +124,8 @@ public final class Trainer {
         int firstEpoch = history.size() + 1;
         if (checkpointFile != null) {
             Checkpoint.deleteTemporaries(checkpointFile); // left by a run killed while writing one
-            if (resumeFrom == null) Checkpoint.write(checkpointFile, config, 0, model, optimizer, history, warned, checkpointNotes);
+            // at once, so that a run killed in its first epoch can be resumed
+            if (resumeFrom == null) Checkpoint.snapshot(checkpointFile, config, 0, model, optimizer, history, warned, checkpointNotes).run();
         }
         DataLoader.PrefetchBuffers prefetchBuffers = new DataLoader.PrefetchBuffers(); // made once, for all epochs
         optimizer.zeroGrad(); // and after every step (below), so each step starts without gradients
@@ -172,7 +184,7 @@ public final class Trainer {
                 if (diag != null) for (String w : diagnostics.warnings(diag, epoch)) listener.warning(w);
             }
             // after the warnings, which it records as given
-            if (checkpointFile != null) Checkpoint.write(checkpointFile, config, epoch, model, optimizer, history, warned, checkpointNotes);
+            if (writer != null) writer.submit(Checkpoint.snapshot(checkpointFile, config, epoch, model, optimizer, history, warned, checkpointNotes));
         }
         return new Result(spec, model, history, model.parameterCount());
     }

@@ -253,4 +253,13 @@ class CheckpointTest {
             }
         };
     }
+
+    @Test
+    void aCheckpointThatCannotBeWrittenStopsTheRunNamingIt() throws IOException {
+        Path notADirectory = Files.writeString(tmp.resolve("file"), "x");
+        Path file = notADirectory.resolve("c.safetensors");
+        java.io.UncheckedIOException e = assertThrows(java.io.UncheckedIOException.class,
+                () -> new Trainer(config("sgd", "constant")).checkpointTo(file, Map.of()).fit(DATA, null));
+        assertTrue(e.getMessage().contains(notADirectory.toString()), e.getMessage());
+    }
 }
