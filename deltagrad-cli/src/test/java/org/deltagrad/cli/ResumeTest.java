@@ -104,6 +104,23 @@ class ResumeTest {
     }
 
     @Test
+    void aRunStoppedAfterItsLastCheckpointButBeforeItsOutputsWritesThemOnResume() throws IOException {
+        Path reference = tmp.resolve("reference"), dir = tmp.resolve("run");
+        Cli.run("train", "--epochs", 2, "--out", reference).ok();
+        org.deltagrad.train.TrainConfig config = new org.deltagrad.train.TrainConfig(); // what `train --epochs 2` runs
+        config.epochs = 2;
+        new org.deltagrad.train.Trainer(config).checkpointTo(dir.resolve(Checkpoint.FILE_NAME), java.util.Map.of())
+                .fit(org.deltagrad.data.Datasets.load("spirals", null), null);
+        Cli.Result r = Cli.run("train", "--resume", dir, "--threads", 0, "--debug").ok();
+        assertTrue(r.out().contains("resuming after epoch 2 of 2"), r.out());
+        assertTrue(r.outLines().stream().noneMatch(l -> l.startsWith("epoch ")), "nothing left to train: " + r.out());
+        assertTrue(Cli.run("train", "--epochs", 1, "--out", tmp.resolve("one")).ok().outLines().stream().anyMatch(l -> l.startsWith("epoch ")));
+        assertArrayEquals(Files.readAllBytes(reference.resolve("model.safetensors")), Files.readAllBytes(dir.resolve("model.safetensors")));
+        assertArrayEquals(Files.readAllBytes(reference.resolve("loss.png")), Files.readAllBytes(dir.resolve("loss.png")));
+        assertTrue(Cli.run("train", "--resume", dir).ok().out().contains("the run is complete"));
+    }
+
+    @Test
     void flagsThatWouldChangeTheRunAreRefusedWithResume() {
         Path dir = tmp.resolve("run");
         Cli.run("train", "--epochs", 1, "--out", dir).ok();
