@@ -64,8 +64,9 @@ public final class Trainer {
     }
 
     /**
-     * Writes a {@link Checkpoint} to {@code file} atomically before the first epoch and after every epoch, with
-     * {@code notes} (the caller's, e.g. where its outputs go) in it; returns this.
+     * Writes a {@link Checkpoint} to {@code file} atomically before the first epoch and after every epoch (those in a
+     * background thread; the last is on disk when {@link #fit} returns), with {@code notes} (the caller's, e.g. where
+     * its outputs go) in it; returns this.
      */
     public Trainer checkpointTo(Path file, Map<String, String> notes) {
         this.checkpointFile = file;
