@@ -1,12 +1,14 @@
 package org.deltagrad.cli;
 
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Callable;
 
 import org.deltagrad.Tensor;
@@ -14,6 +16,7 @@ import org.deltagrad.autograd.Autograd;
 import org.deltagrad.data.Dataset;
 import org.deltagrad.data.Datasets;
 import org.deltagrad.io.ModelFile;
+import org.deltagrad.train.Checkpoint;
 import org.deltagrad.train.EpochStats;
 import org.deltagrad.train.Evaluation;
 import org.deltagrad.train.LayerDiagnostics;
@@ -23,6 +26,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /** {@code deltagrad train}: trains a multilayer perceptron and writes the model, a report and pictures. */
@@ -53,11 +57,19 @@ public final class TrainCommand implements Callable<Integer> {
     Path report;
     @Option(names = "--plot", paramLabel = "FILE", description = "Loss and accuracy curves (PNG).")
     Path plot;
+    @Option(names = "--resume", paramLabel = "DIR", description = {"Continue the interrupted run whose output directory is DIR "
+            + "(its " + Checkpoint.FILE_NAME + ") with its recorded configuration and outputs; it ends as the run would have "
+            + "without the interruption, bit for bit. Only --threads may be given with it."})
+    Path resume;
+
+    /** Flags that do not change a run's bits, so they may come with --resume. */
+    private static final Set<String> RESUME_FLAGS = Set.of("--resume", "--threads", Main.DEBUG);
 
     @Override
     public Integer call() throws Exception {
         PrintWriter log = spec.commandLine().getOut();
-        TrainConfig config = options.config(spec);
+        Checkpoint checkpoint = resume == null ? null : checkpointToResume();
+        TrainConfig config = checkpoint == null ? options.config(spec) : resumedConfig(checkpoint);
         if (epochs != null) config.epochs = epochs;
         config.diagnostics = diagnostics;
         config.detectAnomaly = detectAnomaly;
@@ -73,12 +85,20 @@ public final class TrainCommand implements Callable<Integer> {
         Path reportPath = report != null ? report : dir.resolve("report.json");
         Path plotPath = plot != null ? plot : dir.resolve("loss.png");
 
-        Trainer trainer = new Trainer(config);
+        Path checkpointPath = dir.resolve(Checkpoint.FILE_NAME);
+        if (checkpoint != null && checkpoint.finished() && "written".equals(checkpoint.notes().get(OUTPUTS_WRITTEN))) {
+            log.printf(Locale.ROOT, "%s: the run is complete (%d of %d epochs); its model is %s%n", dir, checkpoint.epoch(),
+                    config.epochs, modelPath);
+            return 0;
+        }
+        Trainer trainer = new Trainer(config).checkpointTo(checkpointPath, outputNotes(dir, modelPath, reportPath, plotPath));
+        if (checkpoint != null) trainer.resumeFrom(checkpoint);
         log.printf(Locale.ROOT, "deltagrad train: %s (%d train, %d test, %d features, %d classes), layers %s, %s, %s loss, %s lr=%s, batch %d, %d epoch%s%n",
                 config.dataset, data.train().size(), data.test().size(), data.train().numFeatures(), data.train().numClasses(),
                 java.util.Arrays.toString(config.hidden), config.activation.id(), config.loss.id(), config.optimizer.id(),
                 Double.toString(config.lr), config.batch, config.epochs, config.epochs == 1 ? "" : "s");
         log.println("GEMM backend: " + org.deltagrad.kernels.Gemm.backend().name());
+        if (checkpoint != null) log.printf(Locale.ROOT, "resuming after epoch %d of %d from %s%n", checkpoint.epoch(), config.epochs, checkpoint.file());
         Trainer.Result result = trainer.fit(data, new ProgressListener(config, data.train().size(), log));
 
         Map<String, Object> reportJson = report(config, result);
@@ -100,7 +120,46 @@ public final class TrainCommand implements Callable<Integer> {
         log.printf(Locale.ROOT, "test accuracy %.4f after %d epoch%s (%d parameters)%n", last.testAccuracy(), last.epoch(),
                 last.epoch() == 1 ? "" : "s", result.parameterCount());
         for (Path p : written) log.println("wrote " + p);
+        Checkpoint.addNote(checkpointPath, OUTPUTS_WRITTEN, "written"); // a resume of this run has nothing left to do
         return 0;
+    }
+
+    private static final String OUTPUTS_WRITTEN = "outputs";
+
+    /** The checkpoint {@code --resume} names; any other flag but {@link #RESUME_FLAGS} is a usage error. */
+    private Checkpoint checkpointToResume() {
+        for (picocli.CommandLine.Model.OptionSpec o : spec.commandLine().getParseResult().matchedOptions()) {
+            if (!RESUME_FLAGS.contains(o.longestName())) {
+                throw new ParameterException(spec.commandLine(), o.longestName() + " cannot be given with --resume: a run continues "
+                        + "with its recorded configuration (only --threads may change)");
+            }
+        }
+        return Checkpoint.read(Files.isRegularFile(resume) ? resume : resume.resolve(Checkpoint.FILE_NAME));
+    }
+
+    /** The recorded configuration and output paths, as if they had been given as flags. */
+    private TrainConfig resumedConfig(Checkpoint checkpoint) {
+        TrainConfig config = checkpoint.config();
+        if (options.threads != null) config.threads = options.threads;
+        diagnostics = config.diagnostics;
+        Path parent = checkpoint.file().getParent();
+        out = parent != null ? parent : Path.of("");
+        Map<String, String> notes = checkpoint.notes();
+        save = out.resolve(notes.getOrDefault("model", "model.safetensors"));
+        report = out.resolve(notes.getOrDefault("report", "report.json"));
+        plot = out.resolve(notes.getOrDefault("plot", "loss.png"));
+        return config;
+    }
+
+    /** Where the outputs go, relative to the output directory when inside it, so a moved run directory still resumes. */
+    private static Map<String, String> outputNotes(Path dir, Path model, Path report, Path plot) {
+        Path base = dir.toAbsolutePath().normalize();
+        Map<String, String> notes = new LinkedHashMap<>();
+        Map.of("model", model, "report", report, "plot", plot).forEach((k, p) -> {
+            Path a = p.toAbsolutePath().normalize();
+            notes.put(k, (a.startsWith(base) ? base.relativize(a) : a).toString());
+        });
+        return notes;
     }
 
     private static String stem(Path p) {

@@ -43,6 +43,8 @@ public final class TrainOptions {
     Integer threads;
     @Option(names = "--clip-norm", paramLabel = "MAX", description = "Clip the global gradient norm (default: off).")
     Double clipNorm;
+    @Option(names = "--dropout", paramLabel = "P", description = "Dropout probability after each hidden activation while training (default: 0, none).")
+    Double dropout;
 
     /** The configuration, or a usage error (exit 2, pointing to --help) for a bad flag value. */
     public TrainConfig config(CommandSpec spec) {
@@ -93,6 +95,7 @@ public final class TrainOptions {
         if (seed != null) c.seed = seed;
         if (threads != null) c.threads = threads;
         if (clipNorm != null) c.clipNorm = clipNorm;
+        if (dropout != null) c.dropout = dropout;
         if (!Datasets.names().contains(dataset)) {
             throw new UserException("unknown dataset '" + dataset + "' (choose " + String.join(", ", Datasets.names()) + ")");
         }

@@ -76,7 +76,8 @@ public final class SafeTensors {
             Json.writeString(json, METADATA_KEY);
             json.append(":{");
             String sep = "";
-            for (Map.Entry<String, String> e : metadata.entrySet()) {
+            // in key order: the same metadata gives the same bytes whatever map holds it (Map.of's order varies per JVM)
+            for (Map.Entry<String, String> e : new java.util.TreeMap<>(metadata).entrySet()) {
                 json.append(sep);
                 Json.writeString(json, e.getKey());
                 json.append(':');

@@ -30,6 +30,12 @@ public final class Dropout extends Module {
         return calls;
     }
 
+    /** Continues from {@code calls} masks drawn, as a checkpoint recorded it: the next mask is the same as then. */
+    public void setCalls(long calls) {
+        if (calls < 0) throw new IllegalArgumentException("Dropout: calls must be >= 0, got " + calls);
+        this.calls = calls;
+    }
+
     @Override
     public Tensor forward(Tensor x) {
         if (!isTraining() || p == 0) return x;

@@ -1,6 +1,7 @@
 package org.deltagrad.optim;
 
 import java.util.List;
+import java.util.Map;
 
 import org.deltagrad.FusedOptimizers;
 import org.deltagrad.Tensor;
@@ -53,6 +54,27 @@ public class Adam extends Optimizer {
         this.firstMoment = zerosLike(params);
         this.secondMoment = zerosLike(params);
         this.steps = new int[params.size()];
+    }
+
+    /** {@code i.exp_avg} (m), {@code i.exp_avg_sq} (v) and {@code i.step} for each parameter updated so far. */
+    @Override
+    public final Map<String, Tensor> state() {
+        Map<String, Tensor> out = super.state();
+        boolean[] started = new boolean[steps.length];
+        for (int i = 0; i < steps.length; i++) started[i] = steps[i] > 0;
+        putState(out, "exp_avg", firstMoment, started);
+        putState(out, "exp_avg_sq", secondMoment, started);
+        putCounts(out, "step", steps);
+        return out;
+    }
+
+    @Override
+    public final void loadState(Map<String, Tensor> state) {
+        StateReader r = new StateReader(state, new String[] {"exp_avg", "exp_avg_sq"}, new String[] {"step"});
+        r.load("exp_avg", firstMoment);
+        r.load("exp_avg_sq", secondMoment);
+        int[] t = r.counts("step");
+        System.arraycopy(t, 0, steps, 0, t.length);
     }
 
     @Override

@@ -1,6 +1,7 @@
 package org.deltagrad.optim;
 
 import java.util.List;
+import java.util.Map;
 
 import org.deltagrad.Tensor;
 
@@ -22,6 +23,8 @@ public final class RMSprop extends Optimizer {
     private final Tensor[] squareAverage;
     /** b, the momentum buffers (null without momentum). */
     private final Tensor[] momentumBuffer;
+    /** Which parameters have been updated (only those have state to export). */
+    private final boolean[] started;
 
     /** α = 0.99, ε = 1e-8, no momentum, no weight decay (PyTorch's defaults). */
     public RMSprop(List<Tensor> params, double lr) {
@@ -40,6 +43,24 @@ public final class RMSprop extends Optimizer {
         this.weightDecay = weightDecay;
         this.squareAverage = zerosLike(params);
         this.momentumBuffer = momentum > 0 ? zerosLike(params) : null;
+        this.started = new boolean[params.size()];
+    }
+
+    /** {@code i.square_avg} and, with momentum, {@code i.momentum_buffer} for each parameter updated so far. */
+    @Override
+    public Map<String, Tensor> state() {
+        Map<String, Tensor> out = super.state();
+        putState(out, "square_avg", squareAverage, started);
+        if (momentumBuffer != null) putState(out, "momentum_buffer", momentumBuffer, started);
+        return out;
+    }
+
+    @Override
+    public void loadState(Map<String, Tensor> state) {
+        StateReader r = new StateReader(state, momentum > 0 ? new String[] {"square_avg", "momentum_buffer"} : new String[] {"square_avg"});
+        boolean[] present = r.load("square_avg", squareAverage);
+        r.load("momentum_buffer", momentumBuffer);
+        System.arraycopy(present, 0, started, 0, present.length);
     }
 
     @Override
@@ -52,5 +73,6 @@ public final class RMSprop extends Optimizer {
             d = momentumBuffer[i];
         }
         p.addInPlace(d, -learningRate());
+        started[i] = true;
     }
 }

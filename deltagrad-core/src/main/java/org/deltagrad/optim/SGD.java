@@ -1,6 +1,7 @@
 package org.deltagrad.optim;
 
 import java.util.List;
+import java.util.Map;
 
 import org.deltagrad.FusedOptimizers;
 import org.deltagrad.Tensor;
@@ -46,6 +47,21 @@ public final class SGD extends Optimizer {
         this.weightDecay = weightDecay;
         this.velocity = momentum > 0 ? zerosLike(params) : null;
         this.velocityStarted = new boolean[params.size()];
+    }
+
+    /** {@code i.momentum_buffer} for each parameter with a velocity (none without momentum). */
+    @Override
+    public Map<String, Tensor> state() {
+        Map<String, Tensor> out = super.state();
+        if (velocity != null) putState(out, "momentum_buffer", velocity, velocityStarted);
+        return out;
+    }
+
+    @Override
+    public void loadState(Map<String, Tensor> state) {
+        boolean[] started = new StateReader(state, momentum == 0 ? new String[0] : new String[] {"momentum_buffer"})
+                .load("momentum_buffer", velocity);
+        System.arraycopy(started, 0, velocityStarted, 0, started.length);
     }
 
     @Override

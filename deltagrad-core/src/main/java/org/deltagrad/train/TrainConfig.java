@@ -82,6 +82,8 @@ public final class TrainConfig {
     public ScheduleKind schedule = ScheduleKind.COSINE;
     /** Clip the global gradient norm to this (0: no clipping). */
     public double clipNorm = 0;
+    /** Dropout probability after each hidden activation (0: none); the saved model is the same network without it. */
+    public double dropout = 0;
     /** Record per-layer δ, gradient norms and saturation every epoch (issue: learning slowdown). */
     public boolean diagnostics;
     /** Measure test accuracy after every epoch (benchmarks turn this off). */
@@ -97,6 +99,7 @@ public final class TrainConfig {
         require(momentum >= 0 && momentum < 1, "momentum", " must be in [0, 1) (got " + momentum + ")");
         require(weightDecay >= 0, "weightDecay", " must be non-negative (got " + weightDecay + ")");
         require(threads >= 0, "threads", " must be non-negative (got " + threads + ")");
+        require(dropout >= 0 && dropout < 1, "dropout", " must be in [0, 1) (got " + dropout + ")");
         require(clipNorm >= 0, "clipNorm", " must be non-negative (got " + clipNorm + ")");
         for (int h : hidden) require(h > 0, "hidden", " sizes must be positive (got " + Arrays.toString(hidden) + ")");
         require(activation != null, "activation", " must be set");
@@ -138,6 +141,7 @@ public final class TrainConfig {
         m.put("threads", threads);
         m.put("schedule", schedule.id());
         m.put("clip_norm", clipNorm);
+        if (dropout > 0) m.put("dropout", dropout);
         return m;
     }
 }

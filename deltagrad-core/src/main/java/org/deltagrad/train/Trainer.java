@@ -1,8 +1,12 @@
 package org.deltagrad.train;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 
 import org.deltagrad.Arena;
 import org.deltagrad.Tensor;
@@ -14,6 +18,7 @@ import org.deltagrad.data.Dataset;
 import org.deltagrad.data.Datasets;
 import org.deltagrad.kernels.Parallel;
 import org.deltagrad.nn.Activation;
+import org.deltagrad.nn.Dropout;
 import org.deltagrad.nn.Linear;
 import org.deltagrad.nn.Losses;
 import org.deltagrad.nn.MlpSpec;
@@ -57,9 +62,33 @@ public final class Trainer {
     }
 
     private final TrainConfig config;
+    private Path checkpointFile;
+    private Map<String, String> checkpointNotes = Map.of();
+    private Checkpoint resumeFrom;
 
     public Trainer(TrainConfig config) {
         this.config = config.validate();
+    }
+
+    /**
+     * Writes a {@link Checkpoint} to {@code file} atomically before the first epoch and after every epoch (those in a
+     * background thread; the last is on disk when {@link #fit} returns), with {@code notes} (the caller's, e.g. where
+     * its outputs go) in it; returns this.
+     */
+    public Trainer checkpointTo(Path file, Map<String, String> notes) {
+        this.checkpointFile = file;
+        this.checkpointNotes = Map.copyOf(notes);
+        return this;
+    }
+
+    /**
+     * Continues the run {@code checkpoint} recorded instead of starting afresh: the result is the one the run
+     * would have had without the interruption, bit for bit. This trainer's configuration must be the recorded one
+     * (the thread count aside); returns this.
+     */
+    public Trainer resumeFrom(Checkpoint checkpoint) {
+        this.resumeFrom = checkpoint;
+        return this;
     }
 
     /**
@@ -74,11 +103,22 @@ public final class Trainer {
     }
 
     private Result run(Datasets.TrainTest data, Listener listener) {
+        CheckpointWriter writer = checkpointFile == null ? null : new CheckpointWriter();
+        try {
+            Result result = epochs(data, listener, writer);
+            if (writer != null) writer.finish(); // the last checkpoint is on disk when fit returns
+            return result;
+        } finally {
+            if (writer != null) writer.abandon(); // on failure too, so no write goes on after fit
+        }
+    }
+
+    private Result epochs(Datasets.TrainTest data, Listener listener, CheckpointWriter writer) {
         Dataset train = data.train(), test = data.test();
         boolean mse = config.loss == TrainConfig.LossKind.MSE;
         MlpSpec spec = new MlpSpec(train.numFeatures(), config.hidden, train.numClasses(), config.activation, mse,
                 train.classNames(), train.imageShape());
-        Sequential model = spec.build(config.seed);
+        Sequential model = withDropout(spec.build(config.seed));
         Optimizer optimizer = optimizer(model.parameters());
         LrSchedule schedule = schedule();
         DataLoader loader = new DataLoader(train, config.batch).shuffled(config.seed);
@@ -86,9 +126,17 @@ public final class Trainer {
         Diagnostics diagnostics = config.diagnostics ? new Diagnostics(model, config.activation, mse, test) : null;
 
         List<EpochStats> history = new ArrayList<>();
+        Set<Integer> warned = diagnostics != null ? diagnostics.warned : new HashSet<>();
+        if (resumeFrom != null) resumeFrom.restore(config, model, optimizer, history, warned);
+        int firstEpoch = history.size() + 1;
+        if (checkpointFile != null) {
+            Checkpoint.deleteTemporaries(checkpointFile); // left by a run killed while writing one
+            // at once, so that a run killed in its first epoch can be resumed
+            if (resumeFrom == null) Checkpoint.snapshot(checkpointFile, config, 0, model, optimizer, history, warned, checkpointNotes).run();
+        }
         DataLoader.PrefetchBuffers prefetchBuffers = new DataLoader.PrefetchBuffers(); // made once, for all epochs
         optimizer.zeroGrad(); // and after every step (below), so each step starts without gradients
-        for (int epoch = 1; epoch <= config.epochs; epoch++) {
+        for (int epoch = firstEpoch; epoch <= config.epochs; epoch++) {
             double lr = schedule.lr(epoch - 1);
             optimizer.setLearningRate(lr);
             model.train();
@@ -145,8 +193,25 @@ public final class Trainer {
                 listener.epoch(stats);
                 if (diag != null) for (String w : diagnostics.warnings(diag, epoch)) listener.warning(w);
             }
+            // after the warnings, which it records as given
+            if (writer != null) writer.submit(Checkpoint.snapshot(checkpointFile, config, epoch, model, optimizer, history, warned, checkpointNotes));
         }
         return new Result(spec, model, history, model.parameterCount());
+    }
+
+    /**
+     * The network with dropout after each hidden activation, as one unit with it (no parameters), so parameter
+     * names, and the saved model, are those of the network without dropout.
+     */
+    private Sequential withDropout(Sequential net) {
+        if (config.dropout == 0) return net;
+        Sequential out = new Sequential();
+        for (int i = 0; i < net.size(); i++) {
+            Module layer = net.get(i);
+            boolean hiddenActivation = !(layer instanceof Linear) && i + 1 < net.size();
+            out.add(hiddenActivation ? new Sequential(layer, new Dropout(config.dropout, config.seed * 31 + i)) : layer);
+        }
+        return out;
     }
 
     private Optimizer optimizer(List<Tensor> params) {
@@ -241,7 +306,7 @@ public final class Trainer {
             return out;
         }
 
-        private final java.util.Set<Integer> warned = new java.util.HashSet<>();
+        final Set<Integer> warned = new HashSet<>();
 
         /** One warning per layer, the first epoch it is mostly saturated (not a flood every epoch). */
         List<String> warnings(List<LayerDiagnostics> diag, int epoch) {

@@ -295,4 +295,14 @@ class SafeTensorsTest {
         UncheckedIOException e = assertThrows(UncheckedIOException.class, () -> SafeTensors.read(file));
         assertTrue(e.getMessage().contains(file.toString()) && e.getMessage().contains("no such file"), e.getMessage());
     }
+
+    @Test
+    void metadataIsWrittenInKeyOrderSoTheSameContentGivesTheSameBytes() {
+        Map<String, String> metadata = new LinkedHashMap<>();
+        metadata.put("format", "pt");
+        metadata.put("deltagrad", "x");
+        metadata.put("epoch", "3");
+        String header = new String(SafeTensors.header(Map.of(), metadata), java.nio.charset.StandardCharsets.UTF_8).strip();
+        assertEquals("{\"__metadata__\":{\"deltagrad\":\"x\",\"epoch\":\"3\",\"format\":\"pt\"}}", header);
+    }
 }
