@@ -68,6 +68,7 @@ public final class Trainer {
     }
 
     private Result run(Datasets.TrainTest data, Listener listener) {
+        TrainingGuard guard = new TrainingGuard(config, data);
         Dataset train = data.train(), test = data.test();
         boolean mse = config.loss.equals("mse");
         MlpSpec spec = new MlpSpec(train.numFeatures(), config.hidden, train.numClasses(), config.activation, mse,
@@ -103,11 +104,7 @@ public final class Trainer {
                     Tensor out = model.forward(b.x());
                     Tensor loss = loss(mse, out, b.labels());
                     double value = loss.item();
-                    if (!Double.isFinite(value)) {
-                        throw new TrainingDivergedException("the loss became " + value + " at epoch " + epoch + ", batch "
-                                + batchIndex + " of " + loader.batchesPerEpoch() + "; training diverged: try a lower --lr (now "
-                                + lr + ")" + (config.clipNorm == 0 ? " or --clip-norm 1" : ""));
-                    }
+                    guard.checkLoss(epoch, batchIndex, loader.batchesPerEpoch(), value);
                     long t1 = System.nanoTime();
                     // Clipping needs every gradient before any update; otherwise plain SGD adds the weight gradients
                     // into the weights as the sweep computes them (Optimizer.backward).
@@ -127,6 +124,7 @@ public final class Trainer {
                     optimizer.zeroGrad(); // the gradients were arena memory: no parameter may keep one past its step
                 }
             }
+            guard.checkWeights(epoch, batchIndex, model);
             double seconds = (System.nanoTime() - start) / 1e9;
             double testAccuracy = config.evaluateEachEpoch || epoch == config.epochs
                     ? Evaluation.of(model, test, 1000).accuracy() : Double.NaN;
