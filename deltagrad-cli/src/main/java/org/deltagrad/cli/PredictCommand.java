@@ -27,6 +27,7 @@ import org.deltagrad.nn.MlpSpec;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /** {@code deltagrad predict}: class probabilities for an image, the images of an IDX file, or a feature vector. */
@@ -54,12 +55,20 @@ public final class PredictCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if ((input == null) == (values == null)) throw new UserException("give exactly one of --input FILE or --values X,Y,...");
+        if (limit < 1) throw new ParameterException(spec.commandLine(), "--limit must be at least 1 (got " + limit + ")");
+        float[] given = values == null ? null : toFloats(values);
         ModelFile.Loaded loaded = ModelFile.load(model);
         MlpSpec s = loaded.spec();
-        float[][] rows = input != null ? readInput(input, s) : new float[][] {toFloats(values)};
-        for (float[] r : rows) {
-            if (r.length != s.inputs()) {
-                throw new UserException("the input has " + r.length + " values but the model expects " + s.inputs());
+        float[][] rows = input != null ? readInput(input, s) : new float[][] {given};
+        for (int i = 0; i < rows.length; i++) {
+            if (rows[i].length != s.inputs()) {
+                throw new UserException("the input has " + rows[i].length + " values but the model expects " + s.inputs());
+            }
+            for (int j = 0; j < rows[i].length; j++) {
+                if (!Float.isFinite(rows[i][j])) {
+                    throw new UserException(input + ": image " + i + " holds " + rows[i][j] + " at value " + j
+                            + "; expected finite numbers");
+                }
             }
         }
         float[] flat = new float[rows.length * s.inputs()];
@@ -102,9 +111,17 @@ public final class PredictCommand implements Callable<Integer> {
         return 0;
     }
 
-    private static float[] toFloats(double[] v) {
+    /** The --values as floats, the type the model computes in: NaN, infinities and overflow are refused. */
+    private float[] toFloats(double[] v) {
         float[] f = new float[v.length];
-        for (int i = 0; i < v.length; i++) f[i] = (float) v[i];
+        for (int i = 0; i < v.length; i++) {
+            f[i] = (float) v[i];
+            if (!Float.isFinite(f[i])) {
+                throw new ParameterException(spec.commandLine(), "--values: value " + (i + 1) + " is " + v[i]
+                        + (Double.isFinite(v[i]) ? ", beyond the float range (±" + Float.MAX_VALUE + ")" : "")
+                        + "; expected finite numbers");
+            }
+        }
         return f;
     }
 

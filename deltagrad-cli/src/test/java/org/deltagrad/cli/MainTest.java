@@ -36,6 +36,7 @@ class MainTest {
                 case "file" -> Files.readAllBytes(Path.of("/no/such/dir/data.csv"));
                 case "bug" -> throw new IllegalStateException("graph\nhas a cycle");
                 case "npe" -> throw new NullPointerException();
+                case "oom" -> throw new OutOfMemoryError("Java heap space");
                 case "debugflag" -> main.spec.commandLine().getOut().println("debug=" + main.debug());
                 default -> main.spec.commandLine().getOut().println("ok");
             }
@@ -64,6 +65,16 @@ class MainTest {
         assertEquals(1, r.errLines(), r.err());
         assertTrue(r.err().startsWith("deltagrad: "), r.err());
         assertFalse(r.err().contains("\tat "), "no stack trace without --debug: " + r.err());
+    }
+
+    @Test
+    void outOfMemoryIsOneLineNamingTheHeapLimitAndATraceOnlyWithDebug() {
+        Result r = run("boom", "--kind", "oom");
+        assertOneErrorLine(r, 1);
+        assertTrue(r.err().contains("out of memory") && r.err().contains("Runtime.maxMemory") && r.err().contains("-Xmx"), r.err());
+        Result debug = run("boom", "--kind", "oom", "--debug");
+        assertEquals(1, debug.exit());
+        assertTrue(debug.err().contains("\tat ") && debug.err().contains("OutOfMemoryError"), debug.err());
     }
 
     @Test

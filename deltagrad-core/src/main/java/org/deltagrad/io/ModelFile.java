@@ -176,7 +176,7 @@ public final class ModelFile {
         } catch (CharacterCodingException e) {
             throw new IllegalArgumentException(config + ": not valid UTF-8 text; expected the JSON written by deltagrad");
         }
-        return parseObject(text, config, "content");
+        return parseObject(text, config, "its content");
     }
 
     @SuppressWarnings("unchecked")
@@ -188,7 +188,7 @@ public final class ModelFile {
             throw new IllegalArgumentException(file + ": " + what + " is not valid JSON (" + e.getMessage() + ")");
         } catch (RuntimeException e) {
             // The parser's own limits (number sizes, nesting) must not surface as a bare exception without the file.
-            throw new IllegalArgumentException(file + ": " + what + " is not valid JSON (" + e + ")");
+            throw new IllegalArgumentException(file + ": " + what + " is not JSON deltagrad can read (" + e.getMessage() + ")");
         }
         if (!(parsed instanceof Map)) throw new IllegalArgumentException(file + ": expected " + what + " to be a JSON object");
         return (Map<String, Object>) parsed;
