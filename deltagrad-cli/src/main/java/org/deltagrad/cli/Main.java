@@ -185,6 +185,9 @@ public final class Main implements Runnable {
             return "bad expression: " + e.reason() + "\n  " + lines[0] + "\n  " + lines[1];
         }
         String message = ex.getMessage() == null ? "" : oneLine(ex.getMessage());
+        if (ex instanceof org.deltagrad.train.TrainingDivergedException e) {
+            return e.message(TrainOptions::flag); // its hint names config fields; here they are flags
+        }
         if (ex instanceof NoSuchFileException) {
             return "no such file: " + message;
         }

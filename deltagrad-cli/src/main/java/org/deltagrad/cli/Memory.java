@@ -25,6 +25,10 @@ public final class Memory {
     static void require(String what, long bytes, String smaller) {
         long free = available();
         if (bytes > free) {
+            System.gc(); // what is in use may be mostly garbage; refuse only for what is really taken
+            free = available();
+        }
+        if (bytes > free) {
             throw new UserException(what + " needs about " + human(bytes) + " of memory, but only " + human(free)
                     + " of the Java heap is free (limit " + human(Runtime.getRuntime().maxMemory())
                     + ", Runtime.maxMemory); " + smaller + ", or " + RAISE);

@@ -37,6 +37,8 @@ class MainTest {
                 case "bug" -> throw new IllegalStateException("graph\nhas a cycle");
                 case "npe" -> throw new NullPointerException();
                 case "oom" -> throw new OutOfMemoryError("Java heap space");
+                case "diverged" -> throw new org.deltagrad.train.TrainingDivergedException(
+                        "diverged at epoch 2; try a lower {lr} or {clipNorm=1}, not {noSuchField=3}");
                 case "debugflag" -> main.spec.commandLine().getOut().println("debug=" + main.debug());
                 default -> main.spec.commandLine().getOut().println("ok");
             }
@@ -75,6 +77,13 @@ class MainTest {
         Result debug = run("boom", "--kind", "oom", "--debug");
         assertEquals(1, debug.exit());
         assertTrue(debug.err().contains("\tat ") && debug.err().contains("OutOfMemoryError"), debug.err());
+    }
+
+    @Test
+    void aDivergedRunsHintNamesFlagsNotConfigFields() {
+        Result r = run("boom", "--kind", "diverged");
+        assertOneErrorLine(r, 1);
+        assertEquals("deltagrad: diverged at epoch 2; try a lower --lr or --clip-norm 1, not noSuchField = 3\n", r.err());
     }
 
     @Test

@@ -124,8 +124,8 @@ public final class Trainer {
                     optimizer.zeroGrad(); // the gradients were arena memory: no parameter may keep one past its step
                 }
             }
-            guard.checkWeights(epoch, batchIndex, model);
             double seconds = (System.nanoTime() - start) / 1e9;
+            guard.checkWeights(epoch, batchIndex, model);
             double testAccuracy = config.evaluateEachEpoch || epoch == config.epochs
                     ? Evaluation.of(model, test, 1000).accuracy() : Double.NaN;
             List<LayerDiagnostics> diag = diagnostics == null ? null : diagnostics.measure();
