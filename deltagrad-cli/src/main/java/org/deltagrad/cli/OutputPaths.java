@@ -3,7 +3,7 @@ package org.deltagrad.cli;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Set;
@@ -20,12 +20,24 @@ final class OutputPaths {
      * directory when one cannot be written (it is created if missing, then probed with a temporary file).
      */
     static void check(Map<String, Path> outputs) throws IOException {
-        Map<Path, String> seen = new HashMap<>();
+        Map<Path, String> seen = new LinkedHashMap<>(); // in the given order, so the message is stable
         for (Map.Entry<String, Path> e : outputs.entrySet()) {
-            String other = seen.putIfAbsent(canonical(e.getValue()), e.getKey());
+            if (Files.isDirectory(e.getValue())) {
+                throw new UserException(e.getKey() + " " + e.getValue() + " is a directory; expected a file name");
+            }
+            Path path = canonical(e.getValue());
+            String other = seen.putIfAbsent(path, e.getKey());
             if (other != null) {
                 throw new UserException(e.getKey() + " " + e.getValue() + " is the same file as " + other
                         + ": give each output its own name");
+            }
+        }
+        for (Map.Entry<Path, String> file : seen.entrySet()) {
+            for (Map.Entry<Path, String> inside : seen.entrySet()) {
+                if (inside.getKey().startsWith(file.getKey()) && !inside.getKey().equals(file.getKey())) {
+                    throw new UserException(inside.getValue() + " " + inside.getKey() + " would be inside "
+                            + file.getValue() + " " + file.getKey() + ", which is a file: give each output its own place");
+                }
             }
         }
         Set<Path> dirs = new LinkedHashSet<>();

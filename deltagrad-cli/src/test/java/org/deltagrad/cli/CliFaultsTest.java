@@ -152,6 +152,12 @@ class CliFaultsTest {
                         "--plot", "is the same file as --save"),
                 row("train --save onto its own JSON copy", d -> new Object[] {"train", "--save", d.resolve("m.json")},
                         "the model's readable copy", "same file as --save"),
+                row("train --out onto --save",
+                        d -> new Object[] {"train", "--save", d.resolve("m.safetensors"), "--out", d.resolve("m.safetensors")},
+                        "would be inside --save", "which is a file"),
+                row("train --report onto a directory",
+                        d -> new Object[] {"train", "--out", d, "--report", Files.createDirectories(d.resolve("reports"))},
+                        "--report", "is a directory; expected a file name"),
                 row("train into a directory that cannot be created",
                         d -> new Object[] {"train", "--out", Files.writeString(d.resolve("file"), "x").resolve("sub")},
                         "file/sub: cannot write files in this directory"));
