@@ -138,7 +138,7 @@ public final class TrainCommand implements Callable<Integer> {
             case "adam", "adamw" -> 2;
             default -> 1;
         };
-        long rows = Math.max(Math.max(config.batch, 1000), train.numFeatures() == 2 ? REGION_GRID * REGION_GRID : 0);
+        long rows = Math.max(Math.max(Math.min(config.batch, train.size()), 1000), train.numFeatures() == 2 ? REGION_GRID * REGION_GRID : 0);
         long activations = rows * java.util.Arrays.stream(sizes).asLongStream().sum() * Float.BYTES * 3;
         Memory.require(String.format(Locale.ROOT, "training the network %s (%,d parameters, each with its gradient%s)",
                 java.util.Arrays.toString(sizes), parameters, state == 0 ? "" : " and " + state + " optimiser value" + (state > 1 ? "s" : "")),

@@ -46,15 +46,19 @@ public final class AtomicFiles {
     private static final Set<Path> IN_FLIGHT = ConcurrentHashMap.newKeySet();
 
     static {
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            for (Path p : IN_FLIGHT) {
-                try {
-                    Files.deleteIfExists(p);
-                } catch (IOException ignored) {
-                    // Best effort at exit; the next write of the same target sweeps it.
+        try {
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                for (Path p : IN_FLIGHT) {
+                    try {
+                        Files.deleteIfExists(p);
+                    } catch (IOException ignored) {
+                        // Best effort at exit; the next write of the same target sweeps it.
+                    }
                 }
-            }
-        }, "deltagrad-temp-cleanup"));
+            }, "deltagrad-temp-cleanup"));
+        } catch (IllegalStateException shuttingDown) {
+            // First used from another shutdown hook: too late to register; sweeping still covers a kill.
+        }
     }
 
     /** Replaces {@code target} with {@code bytes}. */
