@@ -123,6 +123,9 @@ class CliFaultsTest {
                             return predict(model(d), "--values", "0.1,0.2");
                         },
                         "model.json does not match", "model.safetensors"),
+                row("predict --model given the JSON copy",
+                        d -> predict(ModelFile.configPath(goodModel(d)), "--values", "0.1,0.2"),
+                        "model.json: this is a model's readable JSON copy", ".safetensors"),
                 row("predict --limit -1", d -> predict(goodModel(d), "--values", "0.1,0.2", "--limit", "-1"),
                         "--limit must be at least 1"),
                 row("predict --values NaN,NaN", d -> predict(goodModel(d), "--values", "NaN,NaN"), "--values", "NaN"),

@@ -128,6 +128,10 @@ public final class ModelFile {
      */
     public static Loaded load(Path weights) {
         if (!Files.isRegularFile(weights)) throw new IllegalArgumentException(weights + ": no such model file");
+        if (weights.getFileName().toString().endsWith(".json")) {
+            throw new IllegalArgumentException(weights + ": this is a model's readable JSON copy; give its .safetensors file, "
+                    + "which is the model");
+        }
         Path config = configPath(weights);
         SafeTensors.Contents contents = SafeTensors.read(weights);
         Map<String, String> metadata = contents.metadata();
