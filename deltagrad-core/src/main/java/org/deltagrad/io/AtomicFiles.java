@@ -147,7 +147,8 @@ public final class AtomicFiles {
         }
     }
 
-    private static String reason(IOException e) {
+    /** Why {@code e} happened, in words (a FileSystemException's message is often just the path). */
+    static String reason(IOException e) {
         if (e instanceof AccessDeniedException) return "permission denied";
         if (e instanceof FileAlreadyExistsException f) return f.getFile() + " exists and is not a directory";
         if (e instanceof FileSystemException f && f.getReason() != null) return f.getReason();

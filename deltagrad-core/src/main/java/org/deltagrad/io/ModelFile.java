@@ -104,7 +104,8 @@ public final class ModelFile {
             } catch (IOException ignored) {
                 // The loader refuses a copy that disagrees with the weights file, naming both.
             }
-            throw new IOException(config + ": could not write this readable copy of the architecture (" + e.getMessage()
+            String why = e instanceof IOException io ? AtomicFiles.reason(io) : e.getMessage();
+            throw new IOException(config + ": could not write this readable copy of the architecture (" + why
                     + "); the model itself is complete in " + weights, e);
         }
     }
