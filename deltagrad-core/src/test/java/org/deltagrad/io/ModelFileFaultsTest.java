@@ -202,4 +202,44 @@ class ModelFileFaultsTest {
         assertTrue(Files.readString(ModelFile.configPath(file()), StandardCharsets.UTF_8).contains("猫"));
         assertEquals(named.classNames(), ModelFile.load(file()).spec().classNames());
     }
+
+    /**
+     * Mutated architecture JSON, in the metadata and in an old model's model.json: loading either succeeds or throws
+     * an exception that names the file (IllegalArgumentException, or the project's own), never a cast, index or
+     * parse exception from inside. A fixed seed, so a failure repeats.
+     */
+    @Test
+    void mutatedArchitecturesFailWithAMessageNamingTheFile() throws IOException {
+        ModelFile.save(file(), OLD, OLD.build(1), Map.of("dataset", "zoo"));
+        String arch = SafeTensors.read(file()).metadata().get("architecture");
+        String json = Files.readString(ModelFile.configPath(file()));
+        LinkedHashMap<String, Tensor> state = OLD.build(1).stateDict();
+        java.util.SplittableRandom rng = new java.util.SplittableRandom(13);
+        String alphabet = "{}[]\",:0123456789-.eE truefalsnul\\ü";
+        for (int trial = 0; trial < 200; trial++) {
+            boolean old = trial % 2 == 1;
+            StringBuilder m = new StringBuilder(old ? json : arch);
+            for (int edits = 1 + rng.nextInt(3); edits > 0; edits--) {
+                int at = rng.nextInt(m.length());
+                switch (rng.nextInt(3)) {
+                    case 0 -> m.deleteCharAt(at);
+                    case 1 -> m.insert(at, alphabet.charAt(rng.nextInt(alphabet.length())));
+                    default -> m.setCharAt(at, alphabet.charAt(rng.nextInt(alphabet.length())));
+                }
+            }
+            Files.deleteIfExists(ModelFile.configPath(file()));
+            if (old) {
+                SafeTensors.write(file(), state);
+                Files.writeString(ModelFile.configPath(file()), m);
+            } else {
+                SafeTensors.write(file(), state, Map.of("architecture", m.toString()));
+            }
+            Path named = old ? ModelFile.configPath(file()) : file();
+            try {
+                ModelFile.load(file());
+            } catch (IllegalArgumentException | org.deltagrad.DeltagradException e) {
+                assertTrue(e.getMessage().contains(named.toString()), m + " -> " + e.getMessage());
+            }
+        }
+    }
 }
