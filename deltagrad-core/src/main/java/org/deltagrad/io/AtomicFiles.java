@@ -75,7 +75,11 @@ public final class AtomicFiles {
         Path absolute = target.toAbsolutePath();
         Path dir = absolute.getParent();
         Files.createDirectories(dir);
-        sweepStale(absolute);
+        try {
+            sweepStale(absolute);
+        } catch (IOException | SecurityException leftovers) {
+            // Sweeping is housekeeping: a file we may not delete must not stop the write.
+        }
         // Same directory as the target, so the final rename never crosses file systems. Created
         // with CREATE_NEW rather than Files.createTempFile so the file gets the usual permissions.
         Path temp = dir.resolve("." + absolute.getFileName() + "." + PID + "-"
@@ -110,10 +114,11 @@ public final class AtomicFiles {
         Path absolute = target.toAbsolutePath();
         Path dir = absolute.getParent();
         if (!Files.isDirectory(dir)) return 0;
-        Pattern ours = Pattern.compile("\\." + Pattern.quote(absolute.getFileName().toString())
-                + "\\.(?:(\\d{1,19})-)?[0-9a-f]{1,16}\\.tmp");
+        String name = absolute.getFileName().toString();
+        Pattern ours = Pattern.compile("\\." + Pattern.quote(name) + "\\.(?:(\\d{1,19})-)?[0-9a-f]{1,16}\\.tmp");
         int deleted = 0;
-        try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir, "." + absolute.getFileName() + ".*.tmp")) {
+        // A filter, not a glob: file names may hold glob characters such as [ or {.
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir, p -> p.getFileName().toString().startsWith("." + name + "."))) {
             for (Path p : entries) {
                 Matcher m = ours.matcher(p.getFileName().toString());
                 if (!m.matches() || !Files.isRegularFile(p)) continue;

@@ -101,6 +101,15 @@ class AtomicFilesKillTest {
     }
 
     @Test
+    void namesWithGlobCharactersAreSweptToo() throws IOException {
+        Path target = dir.resolve("run[1]{a}.safetensors");
+        Path stale = Files.writeString(dir.resolve(".run[1]{a}.safetensors.4194999-1f.tmp"), "x");
+        Files.setLastModifiedTime(stale, FileTime.from(Instant.parse("2020-01-01T00:00:00Z")));
+        AtomicFiles.write(target, new byte[] {1});
+        assertEquals(List.of("run[1]{a}.safetensors"), listing());
+    }
+
+    @Test
     void checkWritableNamesTheDirectoryAndLeavesNothing() throws IOException {
         AtomicFiles.checkWritable(dir.resolve("a/b"));
         assertEquals(List.of(), Files.list(dir.resolve("a/b")).toList());
