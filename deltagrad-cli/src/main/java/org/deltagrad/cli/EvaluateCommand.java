@@ -39,7 +39,12 @@ public final class EvaluateCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         ModelFile.Loaded loaded = ModelFile.load(model);
-        String name = dataset != null ? dataset : (String) loaded.training().get("dataset");
+        Object recorded = loaded.training().get("dataset");
+        if (dataset == null && recorded != null && !(recorded instanceof String)) {
+            throw new UserException(loaded.source() + ": expected \"training\": {\"dataset\": NAME} to be a string, found "
+                    + recorded + "; pass --dataset");
+        }
+        String name = dataset != null ? dataset : (String) recorded;
         if (name == null) throw new UserException("the model file does not say its dataset; pass --dataset");
         if (!split.equals("test") && !split.equals("train")) throw new UserException("--split must be test or train, not '" + split + "'");
         Datasets.TrainTest data = Datasets.load(name, dataDir);
@@ -48,6 +53,7 @@ public final class EvaluateCommand implements Callable<Integer> {
             throw new UserException(String.format(Locale.ROOT, "%s has %d features and %d classes but the model expects %d and %d",
                     name, ds.numFeatures(), ds.numClasses(), loaded.spec().inputs(), loaded.spec().outputs()));
         }
+        if (ds.size() == 0) throw new UserException(name + " has no " + split + " examples: there is nothing to evaluate");
         Evaluation e = Evaluation.of(loaded.model(), ds, 1000);
         PrintWriter out = spec.commandLine().getOut();
         List<String> names = names(ds);

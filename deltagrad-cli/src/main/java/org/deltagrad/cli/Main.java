@@ -79,6 +79,11 @@ public final class Main implements Runnable {
         commandLine.setExecutionExceptionHandler(handler);
         try {
             return commandLine.execute(args);
+        } catch (OutOfMemoryError e) {
+            // Last resort: commands estimate what they need up front (Memory); this catches what they could not.
+            if (Arrays.asList(args).contains(DEBUG)) e.printStackTrace(errWriter);
+            errWriter.println("deltagrad: " + Memory.outOfMemory());
+            return 1;
         } finally {
             outWriter.flush();
             errWriter.flush();
@@ -169,7 +174,9 @@ public final class Main implements Runnable {
 
     /** A one-line message for the user; names the exception type only where the message alone is unclear. */
     static String describe(Throwable ex) {
-        if (ex instanceof UncheckedIOException && ex.getCause() != null) {
+        // Unwrap only a bare wrapper: a message of its own (naming the file, say) says more than the cause's.
+        if (ex instanceof UncheckedIOException && ex.getCause() != null
+                && (ex.getMessage() == null || ex.getMessage().equals(ex.getCause().toString()))) {
             ex = ex.getCause();
         }
         if (ex instanceof org.deltagrad.cli.explain.ExpressionParser.ExpressionException e) {
@@ -178,6 +185,9 @@ public final class Main implements Runnable {
             return "bad expression: " + e.reason() + "\n  " + lines[0] + "\n  " + lines[1];
         }
         String message = ex.getMessage() == null ? "" : oneLine(ex.getMessage());
+        if (ex instanceof org.deltagrad.train.TrainingDivergedException e) {
+            return e.message(TrainOptions::flag); // its hint names config fields; here they are flags
+        }
         if (ex instanceof NoSuchFileException) {
             return "no such file: " + message;
         }

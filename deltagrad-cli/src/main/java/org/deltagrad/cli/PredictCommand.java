@@ -27,6 +27,7 @@ import org.deltagrad.nn.MlpSpec;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /** {@code deltagrad predict}: class probabilities for an image, the images of an IDX file, or a feature vector. */
@@ -54,12 +55,20 @@ public final class PredictCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if ((input == null) == (values == null)) throw new UserException("give exactly one of --input FILE or --values X,Y,...");
+        if (limit < 1) throw new ParameterException(spec.commandLine(), "--limit must be at least 1 (got " + limit + ")");
+        float[] given = values == null ? null : toFloats(values);
         ModelFile.Loaded loaded = ModelFile.load(model);
         MlpSpec s = loaded.spec();
-        float[][] rows = input != null ? readInput(input, s) : new float[][] {toFloats(values)};
-        for (float[] r : rows) {
-            if (r.length != s.inputs()) {
-                throw new UserException("the input has " + r.length + " values but the model expects " + s.inputs());
+        float[][] rows = input != null ? readInput(input, s) : new float[][] {given};
+        for (int i = 0; i < rows.length; i++) {
+            if (rows[i].length != s.inputs()) {
+                throw new UserException("the input has " + rows[i].length + " values but the model expects " + s.inputs());
+            }
+            for (int j = 0; j < rows[i].length; j++) {
+                if (!Float.isFinite(rows[i][j])) {
+                    throw new UserException(input + ": image " + i + " holds " + rows[i][j] + " at value " + j
+                            + "; expected finite numbers");
+                }
             }
         }
         float[] flat = new float[rows.length * s.inputs()];
@@ -102,9 +111,17 @@ public final class PredictCommand implements Callable<Integer> {
         return 0;
     }
 
-    private static float[] toFloats(double[] v) {
+    /** The --values as floats, the type the model computes in: NaN, infinities and overflow are refused. */
+    private float[] toFloats(double[] v) {
         float[] f = new float[v.length];
-        for (int i = 0; i < v.length; i++) f[i] = (float) v[i];
+        for (int i = 0; i < v.length; i++) {
+            f[i] = (float) v[i];
+            if (!Float.isFinite(f[i])) {
+                throw new ParameterException(spec.commandLine(), "--values: value " + (i + 1) + " is " + v[i]
+                        + (Double.isFinite(v[i]) ? ", beyond the float range (±" + Float.MAX_VALUE + ")" : "")
+                        + "; expected finite numbers");
+            }
+        }
         return f;
     }
 
@@ -152,15 +169,19 @@ public final class PredictCommand implements Callable<Integer> {
         int[] pos = {0};
         String magic = token(b, pos, file);
         if (!magic.equals("P2") && !magic.equals("P5")) throw new UserException(file + ": not a PGM file (expected P2 or P5, found '" + magic + "')");
-        int w = Integer.parseInt(token(b, pos, file)), h = Integer.parseInt(token(b, pos, file));
-        int max = Integer.parseInt(token(b, pos, file));
+        int w = number(b, pos, file, "width", 1, MAX_PGM_SIDE), h = number(b, pos, file, "height", 1, MAX_PGM_SIDE);
+        int max = number(b, pos, file, "maximum grey value", 1, 65535);
+        // Each pixel takes at least one byte (P5) or two characters (P2): a header claiming more is refused before allocating.
+        if ((long) w * h > b.length) {
+            throw new UserException(file + ": truncated PGM: the header claims " + w + " x " + h + " pixels but the file has only " + b.length + " bytes");
+        }
         BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_BYTE_GRAY);
         int bytesPer = max > 255 ? 2 : 1;
         if (magic.equals("P5")) pos[0]++;
         for (int i = 0; i < w * h; i++) {
             int v;
             if (magic.equals("P2")) {
-                v = Integer.parseInt(token(b, pos, file));
+                v = number(b, pos, file, "pixel " + i, 0, max);
             } else {
                 int at = pos[0] + i * bytesPer;
                 if (at + bytesPer > b.length) throw new UserException(file + ": truncated PGM: expected " + (w * h) + " pixels");
@@ -169,6 +190,20 @@ public final class PredictCommand implements Callable<Integer> {
             img.getRaster().setSample(i % w, i / w, 0, Math.round(255f * v / max));
         }
         return img;
+    }
+
+    /** Side of the largest PGM image read (far beyond any input a model here takes; bounds the allocation). */
+    private static final int MAX_PGM_SIDE = 1 << 14;
+
+    private static int number(byte[] b, int[] pos, Path file, String what, int min, int max) {
+        String t = token(b, pos, file);
+        try {
+            int v = Integer.parseInt(t);
+            if (v >= min && v <= max) return v;
+        } catch (NumberFormatException notANumber) {
+            // reported below
+        }
+        throw new UserException(file + ": PGM " + what + " must be an integer in [" + min + ", " + max + "], found '" + t + "'");
     }
 
     private static String token(byte[] b, int[] pos, Path file) {

@@ -22,6 +22,7 @@ import org.deltagrad.train.Evaluation;
 import org.deltagrad.train.LayerDiagnostics;
 import org.deltagrad.train.TrainConfig;
 import org.deltagrad.train.Trainer;
+import org.deltagrad.train.TrainingDivergedException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -84,6 +85,20 @@ public final class TrainCommand implements Callable<Integer> {
         Path modelPath = save != null ? save : dir.resolve("model.safetensors");
         Path reportPath = report != null ? report : dir.resolve("report.json");
         Path plotPath = plot != null ? plot : dir.resolve("loss.png");
+        Path diagnosticsPath = plotPath.resolveSibling(stem(plotPath) + "-diagnostics.png");
+        Path regionsPath = dir.resolve("regions.png");
+        boolean regions = data.train().numFeatures() == 2;
+
+        // Everything that can be known before a long run is checked before it: outputs, then memory.
+        Map<String, Path> outputs = new LinkedHashMap<>();
+        outputs.put(save != null ? "--save" : "the model", modelPath);
+        outputs.put("the model's readable copy", ModelFile.configPath(modelPath));
+        outputs.put(report != null ? "--report" : "the report", reportPath);
+        outputs.put(plot != null ? "--plot" : "the loss plot", plotPath);
+        if (config.diagnostics) outputs.put("the diagnostics plot", diagnosticsPath);
+        if (regions) outputs.put("the decision-regions picture", regionsPath);
+        OutputPaths.check(outputs);
+        checkMemory(config, data.train());
 
         Path checkpointPath = dir.resolve(Checkpoint.FILE_NAME);
         if (checkpoint != null && checkpoint.finished() && "written".equals(checkpoint.notes().get(OUTPUTS_WRITTEN))) {
@@ -99,7 +114,12 @@ public final class TrainCommand implements Callable<Integer> {
                 Double.toString(config.lr), config.batch, config.epochs, config.epochs == 1 ? "" : "s");
         log.println("GEMM backend: " + org.deltagrad.kernels.Gemm.backend().name());
         if (checkpoint != null) log.printf(Locale.ROOT, "resuming after epoch %d of %d from %s%n", checkpoint.epoch(), config.epochs, checkpoint.file());
-        Trainer.Result result = trainer.fit(data, new ProgressListener(config, data.train().size(), log));
+        Trainer.Result result;
+        try {
+            result = trainer.fit(data, new ProgressListener(config, data.train().size(), log));
+        } catch (TrainingDivergedException e) {
+            throw new UserException(e.message(TrainOptions::flag) + " (nothing was written)", e);
+        }
 
         Map<String, Object> reportJson = report(config, result);
         ModelFile.save(modelPath, result.spec(), result.model(), config.toMap());
@@ -107,14 +127,12 @@ public final class TrainCommand implements Callable<Integer> {
         Plots.multiPanel(plotPath, "deltagrad train: " + config.dataset, "epoch", curves(result.epochs()));
         List<Path> written = new ArrayList<>(List.of(modelPath, ModelFile.configPath(modelPath), reportPath, plotPath));
         if (config.diagnostics) {
-            Path diag = plotPath.resolveSibling(stem(plotPath) + "-diagnostics.png");
-            Plots.multiPanel(diag, "learning slowdown diagnostics", "epoch", diagnosticsPanels(result.epochs()));
-            written.add(diag);
+            Plots.multiPanel(diagnosticsPath, "learning slowdown diagnostics", "epoch", diagnosticsPanels(result.epochs()));
+            written.add(diagnosticsPath);
         }
-        if (data.train().numFeatures() == 2) {
-            Path regions = dir.resolve("regions.png");
-            decisionRegions(regions, result, data.train());
-            written.add(regions);
+        if (regions) {
+            decisionRegions(regionsPath, result, data.train());
+            written.add(regionsPath);
         }
         EpochStats last = result.last();
         log.printf(Locale.ROOT, "test accuracy %.4f after %d epoch%s (%d parameters)%n", last.testAccuracy(), last.epoch(),
@@ -160,6 +178,32 @@ public final class TrainCommand implements Callable<Integer> {
             notes.put(k, (a.startsWith(base) ? base.relativize(a) : a).toString());
         });
         return notes;
+    }
+
+    /** The 200 x 200 grid {@link #decisionRegions} classifies in one forward pass. */
+    private static final int REGION_GRID = 200;
+
+    /**
+     * Refuses a network that cannot fit before training it: weights, gradients and the optimiser's state per
+     * parameter, plus the activations of the largest forward pass (a batch, the evaluation's 1000 rows, or the
+     * decision-regions grid).
+     */
+    private static void checkMemory(TrainConfig config, Dataset train) {
+        int[] sizes = new int[config.hidden.length + 2];
+        sizes[0] = train.numFeatures();
+        System.arraycopy(config.hidden, 0, sizes, 1, config.hidden.length);
+        sizes[sizes.length - 1] = train.numClasses();
+        long parameters = Memory.mlpParameters(sizes, "--layers");
+        int state = switch (config.optimizer) {
+            case SGD -> 0;
+            case ADAM, ADAMW -> 2;
+            case MOMENTUM, NESTEROV, RMSPROP -> 1;
+        };
+        long rows = Math.max(Math.max(Math.min(config.batch, train.size()), 1000), train.numFeatures() == 2 ? REGION_GRID * REGION_GRID : 0);
+        long activations = rows * java.util.Arrays.stream(sizes).asLongStream().sum() * Float.BYTES * 3;
+        Memory.require(String.format(Locale.ROOT, "training the network %s (%,d parameters, each with its gradient%s)",
+                java.util.Arrays.toString(sizes), parameters, state == 0 ? "" : " and " + state + " optimiser value" + (state > 1 ? "s" : "")),
+                parameters * Float.BYTES * (2 + state) + activations, "use smaller --layers or --batch");
     }
 
     private static String stem(Path p) {
@@ -247,7 +291,7 @@ public final class TrainCommand implements Callable<Integer> {
         xmax += mx;
         ymin -= my;
         ymax += my;
-        int rows = 200, cols = 200;
+        int rows = REGION_GRID, cols = REGION_GRID;
         double[][] centers = Plots.gridCenters(xmin, xmax, ymin, ymax, rows, cols);
         float[] grid = new float[rows * cols * 2];
         for (int i = 0; i < centers.length; i++) {

@@ -46,6 +46,23 @@ public final class TrainOptions {
     @Option(names = "--dropout", paramLabel = "P", description = "Dropout probability after each hidden activation while training (default: 0, none).")
     Double dropout;
 
+    /**
+     * A {@link TrainConfig} field as the flag that sets it ({@code clipNorm} -> {@code --clip-norm}), followed by
+     * {@code value} if given: how the command line shows core messages that name config fields.
+     */
+    static String flag(String field, String value) {
+        String name = field.equals("hidden") ? "layers" : field;
+        for (Class<?> c : new Class<?>[] {TrainOptions.class, TrainCommand.class}) {
+            try {
+                Option o = c.getDeclaredField(name).getAnnotation(Option.class);
+                if (o != null) return o.names()[0] + (value == null ? "" : " " + value);
+            } catch (NoSuchFieldException notThisClass) {
+                // try the next
+            }
+        }
+        return field + (value == null ? "" : " = " + value);
+    }
+
     /** The configuration, or a usage error (exit 2, pointing to --help) for a bad flag value. */
     public TrainConfig config(CommandSpec spec) {
         try {

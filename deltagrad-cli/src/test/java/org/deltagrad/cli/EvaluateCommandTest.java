@@ -12,6 +12,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import org.deltagrad.io.ModelFile;
+import org.deltagrad.io.SafeTensors;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -96,9 +97,9 @@ class EvaluateCommandTest {
     }
 
     @Test
-    void missingModelJsonIsOneLineNamingIt() throws IOException {
+    void anOldModelWithoutItsJsonIsOneLineNamingIt() throws IOException {
         Path copy = tmp.resolve("lonely.safetensors");
-        Files.copy(model, copy);
+        SafeTensors.write(copy, SafeTensors.read(model).tensors()); // no architecture inside, as older versions wrote
         String line = Cli.run("evaluate", "--model", copy).oneErrorLine();
         assertTrue(line.contains(tmp.resolve("lonely.json").toString()) && line.contains("missing"), line);
     }
@@ -110,7 +111,12 @@ class EvaluateCommandTest {
         Path dir = Files.createDirectories(tmp.resolve("mixed"));
         Files.copy(ModelFile.configPath(model), dir.resolve("model.json"));
         Files.copy(other, dir.resolve("model.safetensors"), StandardCopyOption.REPLACE_EXISTING);
+        // The weights file describes itself: a JSON beside it that says otherwise is refused, naming both.
         String line = Cli.run("evaluate", "--model", dir.resolve("model.safetensors")).oneErrorLine();
+        assertTrue(line.contains("model.json does not match") && line.contains("model.safetensors"), line);
+        // An older weights file, which relies on the JSON: its tensors do not fit the architecture there.
+        SafeTensors.write(dir.resolve("model.safetensors"), SafeTensors.read(other).tensors());
+        line = Cli.run("evaluate", "--model", dir.resolve("model.safetensors")).oneErrorLine();
         assertTrue(line.contains("does not match the architecture"), line);
         assertTrue(line.contains("0.weight"), "names the first mismatching tensor: " + line);
     }

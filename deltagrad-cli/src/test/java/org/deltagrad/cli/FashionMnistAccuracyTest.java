@@ -1,5 +1,6 @@
 package org.deltagrad.cli;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -11,6 +12,10 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import org.deltagrad.io.ModelFile;
+import org.deltagrad.nn.Activation;
+import org.deltagrad.nn.MlpSpec;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -72,5 +77,20 @@ class FashionMnistAccuracyTest {
         assertEquals(3, epochs.size());
         double accuracy = finalTestAccuracy(epochs);
         assertTrue(accuracy >= 0.82, "test accuracy " + accuracy + " after 3 epochs; per epoch: " + epochs);
+    }
+
+    @Test
+    void anExplodingLearningRateStopsTheRunAndKeepsThePreviousModel() throws IOException {
+        Path out = tmp.resolve("exploding");
+        MlpSpec good = new MlpSpec(784, new int[] {8}, 10, Activation.RELU, false, null, new int[] {28, 28});
+        Path model = out.resolve("model.safetensors");
+        ModelFile.save(model, good, good.build(1), Map.of("dataset", "fashion-mnist"));
+        byte[] before = Files.readAllBytes(model);
+        // Adam moves every weight by about lr per step: with lr 1000 the loss was 3.8e30 after a run that exited 0.
+        String line = Cli.run("train", "--dataset", "fashion-mnist", "--data-dir", DATA, "--lr", 1000, "--epochs", 1,
+                "--out", out).oneErrorLine();
+        assertTrue(line.matches("deltagrad: training diverged at epoch 1, batch \\d+ of 938: the loss exploded to .*"
+                + "try a lower --lr \\(now 1000.0\\) or --clip-norm 1 \\(nothing was written\\)"), line);
+        assertArrayEquals(before, Files.readAllBytes(model), "the previous model is untouched");
     }
 }

@@ -36,6 +36,9 @@ class MainTest {
                 case "file" -> Files.readAllBytes(Path.of("/no/such/dir/data.csv"));
                 case "bug" -> throw new IllegalStateException("graph\nhas a cycle");
                 case "npe" -> throw new NullPointerException();
+                case "oom" -> throw new OutOfMemoryError("Java heap space");
+                case "diverged" -> throw new org.deltagrad.train.TrainingDivergedException(
+                        "diverged at epoch 2; try a lower {lr} or {clipNorm=1}, not {noSuchField=3}");
                 case "debugflag" -> main.spec.commandLine().getOut().println("debug=" + main.debug());
                 default -> main.spec.commandLine().getOut().println("ok");
             }
@@ -64,6 +67,23 @@ class MainTest {
         assertEquals(1, r.errLines(), r.err());
         assertTrue(r.err().startsWith("deltagrad: "), r.err());
         assertFalse(r.err().contains("\tat "), "no stack trace without --debug: " + r.err());
+    }
+
+    @Test
+    void outOfMemoryIsOneLineNamingTheHeapLimitAndATraceOnlyWithDebug() {
+        Result r = run("boom", "--kind", "oom");
+        assertOneErrorLine(r, 1);
+        assertTrue(r.err().contains("out of memory") && r.err().contains("Runtime.maxMemory") && r.err().contains("-Xmx"), r.err());
+        Result debug = run("boom", "--kind", "oom", "--debug");
+        assertEquals(1, debug.exit());
+        assertTrue(debug.err().contains("\tat ") && debug.err().contains("OutOfMemoryError"), debug.err());
+    }
+
+    @Test
+    void aDivergedRunsHintNamesFlagsNotConfigFields() {
+        Result r = run("boom", "--kind", "diverged");
+        assertOneErrorLine(r, 1);
+        assertEquals("deltagrad: diverged at epoch 2; try a lower --lr or --clip-norm 1, not noSuchField = 3\n", r.err());
     }
 
     @Test

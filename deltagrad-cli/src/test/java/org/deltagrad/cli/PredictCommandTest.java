@@ -18,6 +18,7 @@ import java.util.regex.Pattern;
 import javax.imageio.ImageIO;
 import org.deltagrad.data.Idx;
 import org.deltagrad.io.ModelFile;
+import org.deltagrad.io.SafeTensors;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -250,10 +251,14 @@ class PredictCommandTest {
     }
 
     @Test
-    void missingModelJsonIsOneLine() throws IOException {
-        Path weights = Files.copy(spirals, tmp.resolve("w.safetensors"));
+    void theWeightsFileAloneIsTheModelAndAnOldOneWithoutItsJsonIsOneLine() throws IOException {
+        Path weights = Files.copy(spirals, tmp.resolve("w.safetensors")); // the architecture travels inside
+        Cli.Result whole = Cli.run("predict", "--model", weights, "--values", "0,0").ok();
+        assertEquals(Cli.run("predict", "--model", spirals, "--values", "0,0").ok().out(), whole.out());
+
+        SafeTensors.write(weights, SafeTensors.read(spirals).tensors()); // as older versions wrote
         String line = Cli.run("predict", "--model", weights, "--values", "0,0").oneErrorLine();
-        assertTrue(line.contains("w.json"), line);
+        assertTrue(line.contains("w.json") && line.contains("missing"), line);
     }
 
     @Test

@@ -51,17 +51,22 @@ public final class SafeTensors {
 
     /** Writes {@code tensors} (in iteration order) and {@code metadata} to {@code file} atomically. */
     public static void write(Path file, Map<String, Tensor> tensors, Map<String, String> metadata) {
-        byte[] header = header(tensors, metadata);
         try {
-            AtomicFiles.write(file, out -> {
-                ByteBuffer length = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(header.length);
-                out.write(length.array());
-                out.write(header);
-                for (Tensor t : tensors.values()) writeData(out, t);
-            });
+            AtomicFiles.write(file, content(tensors, metadata));
         } catch (IOException e) {
             throw new UncheckedIOException(file + ": cannot write safetensors file: " + e.getMessage(), e);
         }
+    }
+
+    /** The whole file's bytes as a writer, for callers that write it with other files (ModelFile). */
+    static AtomicFiles.StreamWriter content(Map<String, Tensor> tensors, Map<String, String> metadata) {
+        byte[] header = header(tensors, metadata);
+        return out -> {
+            ByteBuffer length = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(header.length);
+            out.write(length.array());
+            out.write(header);
+            for (Tensor t : tensors.values()) writeData(out, t);
+        };
     }
 
     /** Writes tensors without metadata. */

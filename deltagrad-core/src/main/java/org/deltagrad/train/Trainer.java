@@ -114,6 +114,7 @@ public final class Trainer {
     }
 
     private Result epochs(Datasets.TrainTest data, Listener listener, CheckpointWriter writer) {
+        TrainingGuard guard = new TrainingGuard(config, data);
         Dataset train = data.train(), test = data.test();
         boolean mse = config.loss == TrainConfig.LossKind.MSE;
         MlpSpec spec = new MlpSpec(train.numFeatures(), config.hidden, train.numClasses(), config.activation, mse,
@@ -158,11 +159,7 @@ public final class Trainer {
                     Tensor out = model.forward(b.x());
                     Tensor loss = loss(mse, out, b.labels());
                     double value = loss.item();
-                    if (!Double.isFinite(value)) {
-                        throw new TrainingDivergedException("the loss became " + value + " at epoch " + epoch + ", batch "
-                                + batchIndex + " of " + loader.batchesPerEpoch() + "; training diverged: try a lower --lr (now "
-                                + lr + ")" + (config.clipNorm == 0 ? " or --clip-norm 1" : ""));
-                    }
+                    guard.checkLoss(epoch, batchIndex, loader.batchesPerEpoch(), value);
                     long t1 = System.nanoTime();
                     loss.backward();
                     long t2 = System.nanoTime();
@@ -183,6 +180,7 @@ public final class Trainer {
                 }
             }
             double seconds = (System.nanoTime() - start) / 1e9;
+            guard.checkWeights(epoch, batchIndex, model);
             double testAccuracy = config.evaluateEachEpoch || epoch == config.epochs
                     ? Evaluation.of(model, test, 1000).accuracy() : Double.NaN;
             List<LayerDiagnostics> diag = diagnostics == null ? null : diagnostics.measure();

@@ -176,10 +176,20 @@ class ModelFileTest {
         assertTrue(e.getMessage().contains("I32"), e.getMessage());
     }
 
-    @Test
-    void missingOrBrokenJsonIsExplained() throws IOException {
+    /** A model as versions before the single-file format wrote it: weights without architecture, model.json beside. */
+    private Path oldStyleModel() throws IOException {
         Path file = dir.resolve("model.safetensors");
         ModelFile.save(file, SPEC, SPEC.build(1), null);
+        SafeTensors.write(file, goodState(), Map.of("format", "pt"));
+        return file;
+    }
+
+    @Test
+    void oldModelsWithoutMetadataLoadFromTheirJsonAndBrokenJsonIsExplained() throws IOException {
+        Path file = oldStyleModel();
+        ModelFile.Loaded old = ModelFile.load(file);
+        assertEquals(SPEC, old.spec());
+        assertEquals(ModelFile.configPath(file), old.source());
         Path json = ModelFile.configPath(file);
 
         Files.writeString(json, "{\"architecture\": {\"inputs\": 5,");

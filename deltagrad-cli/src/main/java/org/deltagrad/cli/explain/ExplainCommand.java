@@ -75,6 +75,7 @@ public final class ExplainCommand implements Callable<Integer> {
         ObjectMapper mapper = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         if (network != null) {
             if (expression != null) throw usage("give either an expression or --network, not both");
+            checkNetworkSize();
             NetworkExplainer.Result r = NetworkExplainer.explain(network, seed);
             if (json) out.println(mapper.writeValueAsString(NetworkExplainer.toJson(r, mapper)));
             else NetworkExplainer.printText(r, out);
@@ -91,6 +92,26 @@ public final class ExplainCommand implements Callable<Integer> {
         else printText(e, c, files, out);
         out.flush();
         return 0;
+    }
+
+    /**
+     * The finite-difference check costs two forward passes per weight, so time grows with the square of the
+     * parameter count, and the report prints every gradient: explain is for networks one can read.
+     */
+    static final long MAX_NETWORK_PARAMETERS = 30_000; // Nielsen's 784,30,10 (23,860) fits
+
+    private void checkNetworkSize() {
+        if (network.length < 2) throw usage("--network needs at least an input and an output size, e.g. 2,3,2");
+        for (int n : network) if (n < 1) throw usage("--network sizes must be positive, got " + join(network));
+        long parameters = org.deltagrad.cli.Memory.mlpParameters(network, "--network");
+        if (parameters > MAX_NETWORK_PARAMETERS) {
+            throw usage(String.format(Locale.ROOT, "--network %s has %,d weights and biases; explain checks and prints each "
+                    + "one, so it takes at most %,d (use train for larger networks)", join(network), parameters, MAX_NETWORK_PARAMETERS));
+        }
+    }
+
+    private static String join(int[] sizes) {
+        return String.join(",", java.util.Arrays.stream(sizes).mapToObj(Integer::toString).toList());
     }
 
     private ParameterException usage(String message) {
