@@ -118,6 +118,12 @@ public final class TrainCommand implements Callable<Integer> {
         try {
             result = trainer.fit(data, new ProgressListener(config, data.train().size(), log));
         } catch (TrainingDivergedException e) {
+            // A diverged run resumed would diverge again (same configuration, same bits): its checkpoint goes too.
+            try {
+                Files.deleteIfExists(checkpointPath);
+            } catch (java.io.IOException ignored) {
+                // the message below is what matters; a leftover checkpoint only offers a resume that diverges again
+            }
             throw new UserException(e.message(TrainOptions::flag) + " (nothing was written)", e);
         }
 
