@@ -5,7 +5,6 @@ import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -15,8 +14,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
-
-import javax.imageio.ImageIO;
 
 import org.deltagrad.Tensor;
 import org.deltagrad.autograd.Autograd;
@@ -127,8 +124,7 @@ public final class PredictCommand implements Callable<Integer> {
             }
             return rows;
         }
-        BufferedImage img = name.endsWith(".pgm") ? readPgm(file) : ImageIO.read(file.toFile());
-        if (img == null) throw new UserException(file + ": not a readable image (expected PNG, JPEG, GIF, BMP or PGM)");
+        BufferedImage img = Images.read(file);
         int[] shape = s.imageShape();
         int h = shape != null && shape.length == 2 ? shape[0] : img.getHeight();
         int w = shape != null && shape.length == 2 ? shape[1] : img.getWidth();
@@ -144,44 +140,5 @@ public final class PredictCommand implements Callable<Integer> {
 
     private float pixel(float v) {
         return invert ? 1 - v : v;
-    }
-
-    /** Netpbm greymaps, plain (P2) or raw (P5, 8 or 16 bits). */
-    static BufferedImage readPgm(Path file) throws IOException {
-        byte[] b = Files.readAllBytes(file);
-        int[] pos = {0};
-        String magic = token(b, pos, file);
-        if (!magic.equals("P2") && !magic.equals("P5")) throw new UserException(file + ": not a PGM file (expected P2 or P5, found '" + magic + "')");
-        int w = Integer.parseInt(token(b, pos, file)), h = Integer.parseInt(token(b, pos, file));
-        int max = Integer.parseInt(token(b, pos, file));
-        BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_BYTE_GRAY);
-        int bytesPer = max > 255 ? 2 : 1;
-        if (magic.equals("P5")) pos[0]++;
-        for (int i = 0; i < w * h; i++) {
-            int v;
-            if (magic.equals("P2")) {
-                v = Integer.parseInt(token(b, pos, file));
-            } else {
-                int at = pos[0] + i * bytesPer;
-                if (at + bytesPer > b.length) throw new UserException(file + ": truncated PGM: expected " + (w * h) + " pixels");
-                v = bytesPer == 1 ? b[at] & 0xff : ((b[at] & 0xff) << 8) | (b[at + 1] & 0xff);
-            }
-            img.getRaster().setSample(i % w, i / w, 0, Math.round(255f * v / max));
-        }
-        return img;
-    }
-
-    private static String token(byte[] b, int[] pos, Path file) {
-        int p = pos[0];
-        while (p < b.length) {
-            if (b[p] == '#') { while (p < b.length && b[p] != '\n') p++; }
-            else if (Character.isWhitespace(b[p])) p++;
-            else break;
-        }
-        int start = p;
-        while (p < b.length && !Character.isWhitespace(b[p])) p++;
-        if (start == p) throw new UserException(file + ": truncated PGM header");
-        pos[0] = p;
-        return new String(b, start, p - start, StandardCharsets.US_ASCII);
     }
 }
