@@ -5,7 +5,6 @@ import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -15,8 +14,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
-
-import javax.imageio.ImageIO;
 
 import org.deltagrad.Tensor;
 import org.deltagrad.autograd.Autograd;
@@ -144,8 +141,7 @@ public final class PredictCommand implements Callable<Integer> {
             }
             return rows;
         }
-        BufferedImage img = name.endsWith(".pgm") ? readPgm(file) : ImageIO.read(file.toFile());
-        if (img == null) throw new UserException(file + ": not a readable image (expected PNG, JPEG, GIF, BMP or PGM)");
+        BufferedImage img = Images.read(file);
         int[] shape = s.imageShape();
         int h = shape != null && shape.length == 2 ? shape[0] : img.getHeight();
         int w = shape != null && shape.length == 2 ? shape[1] : img.getWidth();
@@ -161,62 +157,5 @@ public final class PredictCommand implements Callable<Integer> {
 
     private float pixel(float v) {
         return invert ? 1 - v : v;
-    }
-
-    /** Netpbm greymaps, plain (P2) or raw (P5, 8 or 16 bits). */
-    static BufferedImage readPgm(Path file) throws IOException {
-        byte[] b = Files.readAllBytes(file);
-        int[] pos = {0};
-        String magic = token(b, pos, file);
-        if (!magic.equals("P2") && !magic.equals("P5")) throw new UserException(file + ": not a PGM file (expected P2 or P5, found '" + magic + "')");
-        int w = number(b, pos, file, "width", 1, MAX_PGM_SIDE), h = number(b, pos, file, "height", 1, MAX_PGM_SIDE);
-        int max = number(b, pos, file, "maximum grey value", 1, 65535);
-        // Each pixel takes at least one byte (P5) or two characters (P2): a header claiming more is refused before allocating.
-        if ((long) w * h > b.length) {
-            throw new UserException(file + ": truncated PGM: the header claims " + w + " x " + h + " pixels but the file has only " + b.length + " bytes");
-        }
-        BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_BYTE_GRAY);
-        int bytesPer = max > 255 ? 2 : 1;
-        if (magic.equals("P5")) pos[0]++;
-        for (int i = 0; i < w * h; i++) {
-            int v;
-            if (magic.equals("P2")) {
-                v = number(b, pos, file, "pixel " + i, 0, max);
-            } else {
-                int at = pos[0] + i * bytesPer;
-                if (at + bytesPer > b.length) throw new UserException(file + ": truncated PGM: expected " + (w * h) + " pixels");
-                v = bytesPer == 1 ? b[at] & 0xff : ((b[at] & 0xff) << 8) | (b[at + 1] & 0xff);
-            }
-            img.getRaster().setSample(i % w, i / w, 0, Math.round(255f * v / max));
-        }
-        return img;
-    }
-
-    /** Side of the largest PGM image read (far beyond any input a model here takes; bounds the allocation). */
-    private static final int MAX_PGM_SIDE = 1 << 14;
-
-    private static int number(byte[] b, int[] pos, Path file, String what, int min, int max) {
-        String t = token(b, pos, file);
-        try {
-            int v = Integer.parseInt(t);
-            if (v >= min && v <= max) return v;
-        } catch (NumberFormatException notANumber) {
-            // reported below
-        }
-        throw new UserException(file + ": PGM " + what + " must be an integer in [" + min + ", " + max + "], found '" + t + "'");
-    }
-
-    private static String token(byte[] b, int[] pos, Path file) {
-        int p = pos[0];
-        while (p < b.length) {
-            if (b[p] == '#') { while (p < b.length && b[p] != '\n') p++; }
-            else if (Character.isWhitespace(b[p])) p++;
-            else break;
-        }
-        int start = p;
-        while (p < b.length && !Character.isWhitespace(b[p])) p++;
-        if (start == p) throw new UserException(file + ": truncated PGM header");
-        pos[0] = p;
-        return new String(b, start, p - start, StandardCharsets.US_ASCII);
     }
 }

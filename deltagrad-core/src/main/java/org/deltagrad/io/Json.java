@@ -57,6 +57,9 @@ final class Json {
             writeString(out, s);
         } else if (v instanceof Double d && (d.isNaN() || d.isInfinite())) {
             writeString(out, d.toString());
+        } else if (v instanceof BigDecimal d && d.scale() == 0) {
+            // Plain digits would read back as an integer, which may not fit 64 bits: keep it a decimal.
+            out.append(d).append(".0");
         } else if (v instanceof Number || v instanceof Boolean) {
             out.append(v);
         } else if (v instanceof int[] a) {

@@ -39,6 +39,14 @@ class JsonTest {
     }
 
     @Test
+    void integralDecimalsBeyond64BitsWriteBackAsDecimals() throws Json.ParseException {
+        // -92233720368547792233720.1E+1 is the integer -922337203685477922337201 in decimal notation.
+        Object value = Json.parse("[-92233720368547792233720.1E+1, 1e0]");
+        assertEquals("[-922337203685477922337201.0, 1.0]\n", Json.write(value));
+        assertEquals(List.of(new BigDecimal("-922337203685477922337201.0"), new BigDecimal("1.0")), Json.parse(Json.write(value)));
+    }
+
+    @Test
     void unicodeEscapesTakeOnlyAsciiHexDigits() throws Json.ParseException {
         assertEquals("\u3a5f", Json.parse("\"\\u3a5F\""));
         assertEquals("invalid \\u escape at character 3", error("\"\\u\u0663\u0663\u0663\u0663\"")); // Arabic-Indic 3

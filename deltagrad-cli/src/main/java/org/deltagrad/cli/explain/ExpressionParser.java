@@ -165,6 +165,10 @@ public final class ExpressionParser {
             pos++;
             while (pos < text.length() && isDigit(text.charAt(pos))) pos++;
         }
+        if (pos - start == 1 && text.charAt(start) == '.') {
+            // A lone '.' has no digits: "." or ".e5" (which Double.parseDouble would refuse with a raw exception).
+            throw error(start, "malformed number '.': a number needs a digit before or after the point");
+        }
         if (peekAny("eE")) {
             pos++;
             if (peekAny("+-")) pos++;
@@ -173,7 +177,6 @@ public final class ExpressionParser {
             if (digits == pos) throw error(start, "malformed number '" + text.substring(start, pos) + "': the exponent has no digits");
         }
         String literal = text.substring(start, pos);
-        if (literal.equals(".")) throw error(start, "malformed number '.'");
         double value = Double.parseDouble(literal);
         if (Double.isInfinite(value)) throw error(start, "number '" + literal + "' is beyond the range of a double (about 1.8e308)");
         return new Expr.Num(value, start);

@@ -60,6 +60,7 @@ class ExpressionParserTest {
             "３*x       | 0 | unexpected '３' at column 1: numbers are written with the ASCII digits 0-9",
             "x٣ + 1    | 1 | unexpected '٣' at column 2: numbers are written with the ASCII digits 0-9",
             "1e400*x    | 0 | number '1e400' is beyond the range of a double (about 1.8e308)",
+            "x * .e42   | 4 | malformed number '.': a number needs a digit before or after the point",
             "$x         | 0 | unexpected '$' at column 1",
     })
     void errorsPointAtTheOffendingCharacter(String text, int column, String reason) {
