@@ -155,7 +155,7 @@ public final class Parallel {
 
     /**
      * Starts work that idle workers do piece by piece in the background, between the pool's fork-join jobs (which
-     * always come first: a worker checks for one after every piece), e.g. gathering the next batch while the
+     * always come first: a worker checks for one after every piece), e.g. preparing the next piece of input while the
      * current one trains. {@link Background#join()} runs whatever is left on the calling thread and waits for the
      * pieces in flight, so the work is done whether or not a worker was free. Pieces must be independent.
      */
@@ -272,9 +272,8 @@ public final class Parallel {
         }
 
         /**
-         * Waits for the chunks that others took. Meanwhile it runs background pieces (the next batch's rows), if any
-         * are left: at batch 64 the caller used to spend a tenth of its time here waiting for the worker's half of a
-         * product, while the worker still had rows to gather between products.
+         * Waits for the chunks that others took, running background pieces meanwhile if any are left: otherwise the
+         * caller idles while a worker still has background work queued behind its chunk.
          */
         void await(Pool p) {
             for (int spins = 0; done.get() < chunks; spins++) {
@@ -320,9 +319,8 @@ public final class Parallel {
         }
 
         /**
-         * The next job. Polls for a while before blocking: a training step issues a parallel kernel every few tens
-         * of microseconds, and waking a parked thread costs about as much (futex wake-up and rescheduling on a VM),
-         * which made splitting the small products of a batch-64 step slower than not splitting them. OpenMP
+         * The next job. Polls for a while before blocking: kernels arrive in quick succession, and waking a parked
+         * thread costs about as much as a small kernel (futex wake-up and rescheduling on a VM). OpenMP
          * runtimes and OpenBLAS's own threads spin the same way before they sleep. While idle it runs background
          * pieces. It busy-spins through the short gaps between the kernels of a step, then yields, so that on two
          * cores the JIT compiler threads get a turn (a worker that yields at once can lose its core for a whole time

@@ -19,8 +19,7 @@ import org.deltagrad.kernels.Parallel;
  * <p>On JDK 22 or newer, OpenBLAS reads and writes the tensors' heap arrays in place ({@link InPlaceBlas}). On
  * older JDKs operands are copied into per-thread off-heap buffers that are grown on demand and reused: JavaCPP's
  * {@code float[]} overloads copy whole arrays on every call, and cannot express our offsets. The buffers are
- * compact (leading dimension = width), so only the used parts travel. At batch 64 the copies cost about a fifth
- * of each first-layer product.
+ * compact (leading dimension = width), so only the used parts travel (docs/PERFORMANCE.md has what they cost).
  *
  * <p>OpenBLAS itself runs single-threaded: a large product is cut into pieces fixed by its shape, which our pool
  * shares out ({@link #pieces}), so that the bits do not depend on the thread count. Construction throws {@link UnsatisfiedLinkError} when the
@@ -149,7 +148,7 @@ public final class OpenBlasGemm implements GemmBackend {
         return inPlace && core != null && (core.equals("skylakex") || core.equals("cooperlake") || core.equals("sapphirerapids"));
     }
 
-    /** Pieces are at most this many: each is one OpenBLAS call, about a microsecond of overhead. */
+    /** Pieces are at most this many: each is one OpenBLAS call with its own fixed overhead. */
     static final int MAX_SMALL_PIECES = 32;
 
     /**
@@ -168,11 +167,9 @@ public final class OpenBlasGemm implements GemmBackend {
     /**
      * A product the small kernels would not take whole, but would take in pieces: the number of pieces of C's rows
      * (positive) or columns (negative) into which to cut it, the fewer the better (rows on a tie), rounded up to an
-     * even number so that two threads get equal shares; 0 to leave it whole. Measured on one thread here (JDK 25,
-     * medians of 800 calls), whole against in pieces: 64×784·(100×784)ᵀ 121 against 93 µs (6 pieces),
-     * (100×64)·(64×784) 109 against 92 µs, 64×784·(256×784)ᵀ 297 against 237 µs, 32×784·(100×784)ᵀ 73 against 47 µs;
-     * the packing that the small kernels skip is about a sixth of a batch-64 step's time. The pieces depend only on
-     * the shape, so the bits do not depend on the thread count.
+     * even number so that two threads get equal shares; 0 to leave it whole. Skipping the packing is what pays
+     * (measured in docs/PERFORMANCE.md). The pieces depend only on the shape, so the bits do not depend on the
+     * thread count.
      */
     static int smallPieces(boolean transA, boolean transB, int m, int n, int k) {
         if (smallKernelTakes(transA, transB, m, n, k)) return 0;
@@ -237,9 +234,8 @@ public final class OpenBlasGemm implements GemmBackend {
 
     /**
      * Whether one OpenBLAS call works on the heap arrays directly. While it runs, the JVM can reach no safepoint
-     * (no garbage collection, on any thread), so calls above 2^28 FLOPs (about 3 ms here, a 512×512×512 product)
-     * copy instead. Copying grows with the square of the size and the product with its cube, and at that size the
-     * copies are already lost in the noise (512³ on one thread: 2.98–3.00 ms copied, 3.04–3.24 ms in place).
+     * (no garbage collection, on any thread), so calls above 2^28 FLOPs (a 512×512×512 product) copy instead:
+     * copying grows with the square of the size and the product with its cube, so there the copies are noise.
      */
     private static boolean inPlace(int m, int n, int k) {
         return InPlaceBlas.AVAILABLE && 2.0 * m * n * k <= IN_PLACE_MAX_FLOPS;
@@ -249,8 +245,8 @@ public final class OpenBlasGemm implements GemmBackend {
 
     /**
      * Copies a rows×cols matrix with stride ld into the (grown) buffer, compactly, in as few JNI calls as possible:
-     * a strided block that fits in cache is gathered into a heap array first and crosses in one call (each call
-     * costs about 0.1 µs, as much as copying 100 floats; a 64-row product would make 64 of them).
+     * a strided block that fits in cache is gathered into a heap array first and crosses in one call (a JNI call
+     * costs as much as copying about 100 floats, and a 64-row product would otherwise make 64 of them).
      */
     private static FloatPointer copyIn(Buffers buf, FloatPointer p, float[] x, int off, int ld, int rows, int cols) {
         int size = rows * cols;
