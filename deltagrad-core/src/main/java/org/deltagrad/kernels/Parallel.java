@@ -155,8 +155,8 @@ public final class Parallel {
 
     /**
      * Starts work that idle workers do piece by piece in the background, between the pool's fork-join jobs (which
-     * always come first: a worker checks for one after every piece), e.g. preparing the next piece of input while the
-     * current one trains. {@link Background#join()} runs whatever is left on the calling thread and waits for the
+     * always come first: a worker checks for one after every piece), e.g. preparing the next input while the current
+     * one is worked on. {@link Background#join()} runs whatever is left on the calling thread and waits for the
      * pieces in flight, so the work is done whether or not a worker was free. Pieces must be independent.
      */
     public static Background background(int pieces, IntConsumer piece) {
