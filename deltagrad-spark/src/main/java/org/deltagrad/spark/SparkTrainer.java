@@ -84,17 +84,30 @@ public final class SparkTrainer {
         Datasets.TrainTest local = data.get();
         int n = local.train().size(), k = partitions;
         if (k > n) throw new IllegalArgumentException("spark-train: " + k + " partitions for " + n + " training rows; use at most " + n);
-        JavaRDD<Shard> shards = sc.parallelize(zeros(k), k).mapPartitionsWithIndex((p, ignored) -> {
+        JavaRDD<Shard> shards = sc.parallelize(placeholders(k), k).mapPartitionsWithIndex((p, ignored) -> {
             Dataset train = data.get().train();
             int first = Shard.start(p, k, train.size());
             return List.of(Shard.of(p, train, first, Shard.start(p + 1, k, train.size()) - first)).iterator();
         }, true).persist(StorageLevel.MEMORY_ONLY());
         try {
-            long cached = shards.count();
-            if (cached != k) throw new IllegalStateException("spark-train: " + cached + " shards cached for " + k + " partitions");
+            checkShards(shards.map(s -> new int[] {s.partition, s.first, s.size, s.features}).collect(), local.train(), k);
             return run(local, step -> onSpark(sc, shards, step), listener);
         } finally {
             shards.unpersist(false);
+        }
+    }
+
+    /** The executors must have loaded the driver's rows: a different file at the same path would train on other data. */
+    private static void checkShards(List<int[]> shards, Dataset train, int k) {
+        if (shards.size() != k) throw new IllegalStateException("spark-train: " + shards.size() + " shards cached for " + k + " partitions");
+        int n = train.size();
+        for (int[] s : shards) {
+            int p = s[0], first = Shard.start(p, k, n), size = Shard.start(p + 1, k, n) - first;
+            if (s[1] != first || s[2] != size || s[3] != train.numFeatures()) {
+                throw new IllegalStateException("spark-train: partition " + p + " loaded rows " + s[1] + ".." + (s[1] + s[2])
+                        + " with " + s[3] + " features, expected rows " + first + ".." + (first + size) + " with "
+                        + train.numFeatures() + "; do the executors read the same dataset as the driver?");
+            }
         }
     }
 
@@ -177,6 +190,7 @@ public final class SparkTrainer {
         for (int epoch = 1; epoch <= config.epochs; epoch++) {
             double lr = schedule.lr(epoch - 1);
             optimizer.setLearningRate(lr);
+            model.train(); // evaluation left it in eval mode
             long start = System.nanoTime(), computeNanos = 0;
             double lossSum = 0;
             long correct = 0, seen = 0;
@@ -240,7 +254,8 @@ public final class SparkTrainer {
         for (int j = 0; j < into.length; j++) into[j] += g[j];
     }
 
-    private static List<Integer> zeros(int k) {
+    /** One element per partition: the partition's index, not the element, says which rows it loads. */
+    private static List<Integer> placeholders(int k) {
         return new ArrayList<>(java.util.Collections.nCopies(k, 0));
     }
 }
