@@ -2,17 +2,25 @@ package org.deltagrad.spark;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.deltagrad.cli.Json;
+import org.deltagrad.cli.Plots;
+import org.deltagrad.cli.TrainCommand;
 import org.deltagrad.cli.TrainOptions;
 import org.deltagrad.data.Datasets;
 import org.deltagrad.io.ModelFile;
 import org.deltagrad.train.EpochStats;
 import org.deltagrad.train.TrainConfig;
+import org.deltagrad.train.Trainer;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -100,17 +108,41 @@ public final class SparkTrain implements Callable<Integer> {
             });
             data.release();
             Path dir = out != null ? out : Path.of("runs", config.dataset);
-            Path modelPath = dir.resolve("model.safetensors");
+            Path modelPath = dir.resolve("model.safetensors"), reportPath = dir.resolve("report.json"), plotPath = dir.resolve("loss.png");
             ModelFiles.save(modelPath, result.spec(), result.model(), config.toMap());
+            long parameters = result.model().parameterCount();
+            Map<String, Object> report = TrainCommand.report(config,
+                    new Trainer.Result(result.spec(), result.model(), result.epochs(), parameters));
+            report.put("spark", sparkReport(sc, k, result));
+            Json.write(reportPath, report);
+            Plots.multiPanel(plotPath, "deltagrad spark-train: " + config.dataset, "epoch", TrainCommand.curves(result.epochs()));
             EpochStats last = result.last();
             log.printf(Locale.ROOT, "test accuracy %.4f after %d epoch%s (%d parameters)%n", last.testAccuracy(), last.epoch(),
-                    last.epoch() == 1 ? "" : "s", result.model().parameterCount());
-            log.println("wrote " + modelPath);
-            log.println("wrote " + ModelFile.configPath(modelPath));
+                    last.epoch() == 1 ? "" : "s", parameters);
+            for (Path p : List.of(modelPath, ModelFile.configPath(modelPath), reportPath, plotPath)) log.println("wrote " + p);
             return 0;
         } finally {
             if (given == null) sc.stop();
         }
+    }
+
+    /** Where the run went: the master, the partitions, and each epoch's step time and Spark overhead. */
+    private static Map<String, Object> sparkReport(JavaSparkContext sc, int partitions, SparkTrainer.Result result) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("version", sc.version());
+        m.put("master", sc.master());
+        m.put("partitions", partitions);
+        List<Map<String, Object>> epochs = new ArrayList<>();
+        for (SparkTrainer.Timing t : result.timings()) {
+            Map<String, Object> e = new LinkedHashMap<>();
+            e.put("steps", t.steps());
+            e.put("step_seconds", t.stepSeconds());
+            e.put("compute_seconds", t.computeSeconds());
+            e.put("overhead_seconds_per_step", t.overheadPerStep());
+            epochs.add(e);
+        }
+        m.put("epochs", epochs);
+        return m;
     }
 
     /** train's flags and defaults, then this command's own; a bad value is a usage error naming its flag. */

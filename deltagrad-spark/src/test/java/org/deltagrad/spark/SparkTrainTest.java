@@ -6,8 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Path;
+import java.nio.file.Files;
+import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
+import org.deltagrad.cli.Json;
 import org.deltagrad.data.Datasets;
 import org.deltagrad.io.ModelFile;
 import org.deltagrad.train.Evaluation;
@@ -29,7 +33,7 @@ class SparkTrainTest {
     }
 
     @Test
-    void trainsWritesTheModelFileAndItLoadsWithTheSameWeights() {
+    void trainsWritesTheModelFileAndItLoadsWithTheSameWeights() throws java.io.IOException {
         Run r = run("--dataset", "spirals", "--layers", "8", "--batch", "100", "--epochs", "2", "--seed", "3",
                 "--partitions", "3", "--out", dir.toString());
         assertEquals(0, r.code(), r.err());
@@ -50,6 +54,15 @@ class SparkTrainTest {
         double accuracy = Evaluation.of(loaded.model(), spirals.get().test(), 1000).accuracy();
         assertTrue(r.out().contains(String.format(Locale.ROOT, "test accuracy %.4f after 2 epochs", accuracy)), r.out());
         assertEquals(3, ((Number) loaded.training().get("seed")).intValue());
+
+        // train's report, plus where the run went; and train's loss plot.
+        Map<?, ?> report = Json.read(dir.resolve("report.json"), Map.class);
+        assertEquals(accuracy, ((Number) report.get("test_accuracy")).doubleValue(), 0.0);
+        assertEquals(2, ((List<?>) report.get("epochs")).size());
+        Map<?, ?> spark = (Map<?, ?>) report.get("spark");
+        assertEquals(3, ((Number) spark.get("partitions")).intValue());
+        assertEquals(2, ((List<?>) spark.get("epochs")).size());
+        assertTrue(Files.size(dir.resolve("loss.png")) > 1000, "a PNG with two panels");
     }
 
     @Test
