@@ -51,8 +51,8 @@ public final class SparkTrain implements Callable<Integer> {
     Integer epochs;
     @Option(names = "--schedule", paramLabel = "NAME", description = "constant, cosine or step (default: cosine).")
     String schedule;
-    @Option(names = "--out", paramLabel = "DIR", description = "Where the model goes (default: runs/<dataset>).")
-    Path out;
+    @Option(names = "--out", paramLabel = "DIR", description = "Where the model, report and plot go: a directory, or a URI such as hdfs://host/dir (default: runs/<dataset>).")
+    String out;
 
     /** The context to train with; null: one made from --master and closed at the end. */
     private final JavaSparkContext given;
@@ -107,22 +107,30 @@ public final class SparkTrain implements Callable<Integer> {
                 }
             });
             data.release();
-            Path dir = out != null ? out : Path.of("runs", config.dataset);
-            Path modelPath = dir.resolve("model.safetensors"), reportPath = dir.resolve("report.json"), plotPath = dir.resolve("loss.png");
-            ModelFiles.save(modelPath, result.spec(), result.model(), config.toMap());
-            long parameters = result.model().parameterCount();
-            Map<String, Object> report = TrainCommand.report(config,
-                    new Trainer.Result(result.spec(), result.model(), result.epochs(), parameters));
-            report.put("spark", sparkReport(sc, k, result));
-            Json.write(reportPath, report);
-            Plots.multiPanel(plotPath, "deltagrad spark-train: " + config.dataset, "epoch", TrainCommand.curves(result.epochs()));
-            EpochStats last = result.last();
-            log.printf(Locale.ROOT, "test accuracy %.4f after %d epoch%s (%d parameters)%n", last.testAccuracy(), last.epoch(),
-                    last.epoch() == 1 ? "" : "s", parameters);
-            for (Path p : List.of(modelPath, ModelFile.configPath(modelPath), reportPath, plotPath)) log.println("wrote " + p);
+            try (OutputDir dir = OutputDir.of(out != null ? out : Path.of("runs", config.dataset).toString(), sc.hadoopConfiguration())) {
+                write(dir, config, k, sc, result, log);
+            }
             return 0;
         } finally {
             if (given == null) sc.stop();
+        }
+    }
+
+    private static void write(OutputDir dir, TrainConfig config, int k, JavaSparkContext sc, SparkTrainer.Result result,
+                              PrintWriter log) throws java.io.IOException {
+        Path modelPath = dir.file("model.safetensors"), reportPath = dir.file("report.json"), plotPath = dir.file("loss.png");
+        ModelFiles.save(modelPath, result.spec(), result.model(), config.toMap());
+        long parameters = result.model().parameterCount();
+        Map<String, Object> report = TrainCommand.report(config,
+                new Trainer.Result(result.spec(), result.model(), result.epochs(), parameters));
+        report.put("spark", sparkReport(sc, k, result));
+        Json.write(reportPath, report);
+        Plots.multiPanel(plotPath, "deltagrad spark-train: " + config.dataset, "epoch", TrainCommand.curves(result.epochs()));
+        EpochStats last = result.last();
+        log.printf(Locale.ROOT, "test accuracy %.4f after %d epoch%s (%d parameters)%n", last.testAccuracy(), last.epoch(),
+                last.epoch() == 1 ? "" : "s", parameters);
+        for (String p : dir.publish(List.of(modelPath, ModelFile.configPath(modelPath), reportPath, plotPath))) {
+            log.println("wrote " + p);
         }
     }
 

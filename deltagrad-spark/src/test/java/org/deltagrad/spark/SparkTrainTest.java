@@ -66,6 +66,20 @@ class SparkTrainTest {
     }
 
     @Test
+    void aUriOutputIsWrittenThroughHadoopsFileSystem() {
+        Path target = dir.resolve("remote");
+        String uri = "file://" + target;
+        Run r = run("--layers", "4", "--batch", "300", "--epochs", "1", "--partitions", "2", "--out", uri);
+        assertEquals(0, r.code(), r.err());
+        for (String name : List.of("model.safetensors", "model.json", "report.json", "loss.png")) {
+            assertTrue(r.out().contains("wrote " + uri + "/" + name), r.out());
+            assertTrue(Files.isRegularFile(target.resolve(name)), name);
+        }
+        assertEquals(4, target.toFile().list().length, "no temporary or checksum files left: " + List.of(target.toFile().list()));
+        assertEquals(1, ModelFile.load(target.resolve("model.safetensors")).spec().hidden().length);
+    }
+
+    @Test
     void badFlagsAreUsageErrorsNamingTheFlag() {
         Run zero = run("--partitions", "0");
         assertEquals(2, zero.code());
