@@ -14,7 +14,7 @@ rounds=${1:-3}
 warmup=${WARMUP:-3}
 timed=${TIMED:-5}
 jar=deltagrad-cli/target/deltagrad.jar
-[ -f "$jar" ] || mvn -B -q -DskipTests package
+[ -f "$jar" ] || mvn -B -q -DskipTests -pl deltagrad-cli -am package
 py() { OPENBLAS_NUM_THREADS=2 /usr/bin/python3 bench/pytorch_train.py "$@"; }
 dg() { ./deltagrad bench train --dataset fashion-mnist --json --warmup "$warmup" --timed "$timed" "$@" 2>/dev/null; }
 median() { python3 -c 'import sys,statistics; print(statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }

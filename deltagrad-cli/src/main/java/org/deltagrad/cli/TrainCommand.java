@@ -218,7 +218,7 @@ public final class TrainCommand implements Callable<Integer> {
         return dot > 0 ? n.substring(0, dot) : n;
     }
 
-    static Map<String, Object> report(TrainConfig config, Trainer.Result result) {
+    public static Map<String, Object> report(TrainConfig config, Trainer.Result result) {
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("config", config.toMap());
         r.put("parameters", result.parameterCount());
@@ -251,7 +251,7 @@ public final class TrainCommand implements Callable<Integer> {
         return r;
     }
 
-    private static List<Plots.Panel> curves(List<EpochStats> epochs) {
+    public static List<Plots.Panel> curves(List<EpochStats> epochs) {
         Map<String, double[][]> loss = new LinkedHashMap<>(), acc = new LinkedHashMap<>();
         loss.put("train loss", series(epochs, EpochStats::trainLoss));
         acc.put("train accuracy", series(epochs, EpochStats::trainAccuracy));

@@ -1,0 +1,91 @@
+package org.deltagrad.spark;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Path;
+import java.nio.file.Files;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+import org.deltagrad.cli.Json;
+import org.deltagrad.data.Datasets;
+import org.deltagrad.io.ModelFile;
+import org.deltagrad.train.Evaluation;
+import org.deltagrad.train.TrainConfig;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The spark-train command: train's flags, its progress lines, and a model file that loads. */
+class SparkTrainTest {
+    @TempDir
+    Path dir;
+
+    private record Run(int code, String out, String err) {}
+
+    private static Run run(String... args) {
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        int code = SparkTrain.run(SharedSpark.get(), new PrintWriter(out, true), new PrintWriter(err, true), args);
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    @Test
+    void trainsWritesTheModelFileAndItLoadsWithTheSameWeights() throws java.io.IOException {
+        Run r = run("--dataset", "spirals", "--layers", "8", "--batch", "100", "--epochs", "2", "--seed", "3",
+                "--partitions", "3", "--out", dir.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("epoch 1/2  loss "), r.out());
+        assertTrue(r.out().contains("Spark overhead"), r.out());
+        Path model = dir.resolve("model.safetensors");
+        assertTrue(r.out().contains("wrote " + model), r.out());
+
+        ModelFile.Loaded loaded = ModelFile.load(model);
+        TrainConfig config = new TrainConfig();
+        config.hidden = new int[] {8};
+        config.batch = 100;
+        config.epochs = 2;
+        config.seed = 3;
+        TrainingData spirals = TrainingData.named(Datasets.SPIRALS, null);
+        SparkTrainer.Result split = new SparkTrainer(config, 3).fitLocally(spirals, null);
+        SparkTrainerTest.assertSameWeights(split.model(), loaded.model());
+        double accuracy = Evaluation.of(loaded.model(), spirals.get().test(), 1000).accuracy();
+        assertTrue(r.out().contains(String.format(Locale.ROOT, "test accuracy %.4f after 2 epochs", accuracy)), r.out());
+        assertEquals(3, ((Number) loaded.training().get("seed")).intValue());
+
+        // train's report, plus where the run went; and train's loss plot.
+        Map<?, ?> report = Json.read(dir.resolve("report.json"), Map.class);
+        assertEquals(accuracy, ((Number) report.get("test_accuracy")).doubleValue(), 0.0);
+        assertEquals(2, ((List<?>) report.get("epochs")).size());
+        Map<?, ?> spark = (Map<?, ?>) report.get("spark");
+        assertEquals(3, ((Number) spark.get("partitions")).intValue());
+        assertEquals(2, ((List<?>) spark.get("epochs")).size());
+        assertTrue(Files.size(dir.resolve("loss.png")) > 1000, "a PNG with two panels");
+    }
+
+    @Test
+    void aUriOutputIsWrittenThroughHadoopsFileSystem() {
+        Path target = dir.resolve("remote");
+        String uri = "file://" + target;
+        Run r = run("--layers", "4", "--batch", "300", "--epochs", "1", "--partitions", "2", "--out", uri);
+        assertEquals(0, r.code(), r.err());
+        for (String name : List.of("model.safetensors", "model.json", "report.json", "loss.png")) {
+            assertTrue(r.out().contains("wrote " + uri + "/" + name), r.out());
+            assertTrue(Files.isRegularFile(target.resolve(name)), name);
+        }
+        assertEquals(4, target.toFile().list().length, "no temporary or checksum files left: " + List.of(target.toFile().list()));
+        assertEquals(1, ModelFile.load(target.resolve("model.safetensors")).spec().hidden().length);
+    }
+
+    @Test
+    void badFlagsAreUsageErrorsNamingTheFlag() {
+        Run zero = run("--partitions", "0");
+        assertEquals(2, zero.code());
+        assertTrue(zero.err().startsWith("--partitions must be at least 1 (got 0)"), zero.err());
+        Run batch = run("--batch", "0");
+        assertEquals(2, batch.code());
+        assertTrue(batch.err().contains("--batch"), batch.err());
+    }
+}
