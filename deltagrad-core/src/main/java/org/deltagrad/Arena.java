@@ -60,8 +60,8 @@ public final class Arena {
             // Give arrays back in reverse order, so that the next scope's first request gets this scope's first array.
             for (int i = lent.size() - 1; i >= 0; i--) {
                 Storage s = lent.get(i);
-                if (s.f != null) freeFloats.computeIfAbsent(s.f.length, k -> new ArrayDeque<>()).push(s.f);
-                else freeDoubles.computeIfAbsent(s.d.length, k -> new ArrayDeque<>()).push(s.d);
+                if (s.floats != null) freeFloats.computeIfAbsent(s.floats.length, k -> new ArrayDeque<>()).push(s.floats);
+                else freeDoubles.computeIfAbsent(s.doubles.length, k -> new ArrayDeque<>()).push(s.doubles);
                 s.release();
             }
             lent.clear();

@@ -51,7 +51,7 @@ public final class FusedOptimizers {
     private static void run(String op, Tensor[] written, Tensor grad, FloatLoop floats, DoubleLoop doubles) {
         Tensor param = written[0];
         Tensor[] all = Arrays.copyOf(written, written.length + 1);
-        all[written.length] = grad.live().contiguousData();
+        all[written.length] = grad.live().contiguousUnrecorded();
         for (int k = 0; k < all.length; k++) {
             Tensor t = all[k].live();
             if (!Arrays.equals(t.shape, param.shape) || t.dtype != param.dtype || !t.isContiguous()) {
@@ -70,14 +70,14 @@ public final class FusedOptimizers {
         boolean sameOffset = true;
         for (Tensor t : all) sameOffset &= t.offset == param.offset;
         int at = sameOffset ? param.offset : 0;
-        boolean isFloat = param.storage.f != null;
+        boolean isFloat = param.storage.floats != null;
         float[][] fx = new float[all.length][];
         double[][] dx = new double[all.length][];
         for (int k = 0; k < all.length; k++) {
             Storage s = all[k].storage;
             int from = all[k].offset;
-            if (isFloat) fx[k] = sameOffset ? s.f : Arrays.copyOfRange(s.f, from, from + n);
-            else dx[k] = sameOffset ? s.d : Arrays.copyOfRange(s.d, from, from + n);
+            if (isFloat) fx[k] = sameOffset ? s.floats : Arrays.copyOfRange(s.floats, from, from + n);
+            else dx[k] = sameOffset ? s.doubles : Arrays.copyOfRange(s.doubles, from, from + n);
         }
         Parallel.forRange(n, TensorKernels.ELEMENTWISE_GRAIN, (from, to) -> {
             if (isFloat) floats.run(fx, at + from, to - from); else doubles.run(dx, at + from, to - from);
@@ -85,8 +85,8 @@ public final class FusedOptimizers {
         if (sameOffset) return;
         for (int k = 0; k < written.length; k++) {
             Storage s = written[k].storage;
-            if (isFloat) System.arraycopy(fx[k], 0, s.f, written[k].offset, n);
-            else System.arraycopy(dx[k], 0, s.d, written[k].offset, n);
+            if (isFloat) System.arraycopy(fx[k], 0, s.floats, written[k].offset, n);
+            else System.arraycopy(dx[k], 0, s.doubles, written[k].offset, n);
         }
     }
 }

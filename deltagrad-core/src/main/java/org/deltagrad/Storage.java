@@ -6,18 +6,18 @@ package org.deltagrad;
  */
 final class Storage {
     /** The elements; after {@link #release()} an empty array of the same type (see {@link Arena}). */
-    float[] f;
-    double[] d;
+    float[] floats;
+    double[] doubles;
     int version;
 
-    Storage(float[] f) {
-        this.f = f;
-        this.d = null;
+    Storage(float[] floats) {
+        this.floats = floats;
+        this.doubles = null;
     }
 
-    Storage(double[] d) {
-        this.f = null;
-        this.d = d;
+    Storage(double[] doubles) {
+        this.floats = null;
+        this.doubles = doubles;
     }
 
     /** n zeros: from the thread's open {@link Arena} scope if there is one, else newly allocated. */
@@ -39,26 +39,23 @@ final class Storage {
 
     /** Detaches the array (its arena scope closed and will hand it out again). */
     void release() {
-        if (f != null) f = RELEASED_F; else d = RELEASED_D;
+        if (floats != null) floats = RELEASED_F; else doubles = RELEASED_D;
     }
 
     boolean released() {
-        return f == RELEASED_F || d == RELEASED_D;
+        return floats == RELEASED_F || doubles == RELEASED_D;
     }
 
     DType dtype() {
-        return f != null ? DType.FLOAT32 : DType.FLOAT64;
+        return floats != null ? DType.FLOAT32 : DType.FLOAT64;
     }
 
     double get(int i) {
-        return f != null ? f[i] : d[i];
+        return floats != null ? floats[i] : doubles[i];
     }
 
     void set(int i, double v) {
-        if (f != null) f[i] = (float) v; else d[i] = v;
+        if (floats != null) floats[i] = (float) v; else doubles[i] = v;
     }
 
-    int length() {
-        return f != null ? f.length : d.length;
-    }
 }

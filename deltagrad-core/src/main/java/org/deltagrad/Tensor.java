@@ -71,11 +71,6 @@ public final class Tensor {
         return full(dtype, value);
     }
 
-    /** A zero-filled tensor (the ops' output buffer). */
-    static Tensor empty(DType dtype, int[] shape) {
-        return new Tensor(Storage.allocate(dtype, checkedNumel(shape)), shape.clone(), Shapes.contiguousStrides(shape), 0);
-    }
-
     /** An output buffer whose every element the caller writes before anything reads it (no zeroing in an arena). */
     static Tensor uninitialized(DType dtype, int[] shape) {
         return new Tensor(Storage.allocateUninitialized(dtype, checkedNumel(shape)), shape.clone(),
@@ -112,7 +107,7 @@ public final class Tensor {
      * buffer in pieces, on several threads at once. Row indices are checked.
      */
     public Tensor gatherRows(float[] source, int width, int[] rows, int from, int to) {
-        if (storage.f == null || shape.length != 2 || shape[0] != rows.length || shape[1] != width || !isContiguous()) {
+        if (storage.floats == null || shape.length != 2 || shape[0] != rows.length || shape[1] != width || !isContiguous()) {
             throw new IllegalArgumentException("gatherRows: target must be a contiguous float32 [" + rows.length + ", "
                     + width + "] tensor, got " + Shapes.str(shape) + " " + dtype);
         }
@@ -121,7 +116,7 @@ public final class Tensor {
         }
         checkInPlace("gatherRows");
         int available = source.length / width;
-        float[] out = storage.f;
+        float[] out = storage.floats;
         for (int i = from; i < to; i++) {
             int r = rows[i];
             if (r < 0 || r >= available) throw new IndexOutOfBoundsException("gatherRows: row " + r + " is outside [0, " + available + ")");
@@ -142,7 +137,7 @@ public final class Tensor {
     }
 
     public static Tensor zeros(DType dtype, int... shape) {
-        return empty(dtype, shape);
+        return new Tensor(Storage.allocate(dtype, checkedNumel(shape)), shape.clone(), Shapes.contiguousStrides(shape), 0);
     }
 
     /** float32 ones. */
@@ -155,10 +150,10 @@ public final class Tensor {
     }
 
     public static Tensor full(DType dtype, double value, int... shape) {
-        Tensor t = empty(dtype, shape);
+        Tensor t = zeros(dtype, shape);
         if (value != 0) {
-            if (t.storage.f != null) Arrays.fill(t.storage.f, (float) value);
-            else Arrays.fill(t.storage.d, value);
+            if (t.storage.floats != null) Arrays.fill(t.storage.floats, (float) value);
+            else Arrays.fill(t.storage.doubles, value);
         }
         return t;
     }
@@ -172,7 +167,7 @@ public final class Tensor {
     public static Tensor arange(DType dtype, double start, double end, double step) {
         if (step == 0 || Double.isNaN(step)) throw new IllegalArgumentException("arange: step must be non-zero");
         int n = (int) Math.max(0, Math.ceil((end - start) / step));
-        Tensor t = empty(dtype, new int[] {n});
+        Tensor t = zeros(dtype, new int[] {n});
         for (int i = 0; i < n; i++) t.storage.set(i, start + i * step);
         return t;
     }
@@ -183,7 +178,7 @@ public final class Tensor {
     }
 
     public static Tensor rand(DType dtype, SplittableRandom rng, int... shape) {
-        Tensor t = empty(dtype, shape);
+        Tensor t = zeros(dtype, shape);
         for (int i = 0, n = t.numel(); i < n; i++) t.storage.set(i, rng.nextDouble());
         return t;
     }
@@ -195,7 +190,7 @@ public final class Tensor {
 
     /** Standard normal by the Box–Muller transform, which (unlike nextGaussian) is fixed by this code. */
     public static Tensor randn(DType dtype, SplittableRandom rng, int... shape) {
-        Tensor t = empty(dtype, shape);
+        Tensor t = zeros(dtype, shape);
         int n = t.numel();
         for (int i = 0; i < n; i += 2) {
             double u1 = 1.0 - rng.nextDouble(), u2 = rng.nextDouble();
@@ -249,7 +244,7 @@ public final class Tensor {
     /** A copy of the elements in row-major order, as doubles. */
     public double[] toDoubleArray() {
         live();
-        if (storage.d != null && offset == 0 && isContiguous() && storage.d.length == numel()) return storage.d.clone();
+        if (storage.doubles != null && offset == 0 && isContiguous() && storage.doubles.length == numel()) return storage.doubles.clone();
         double[] out = new double[numel()];
         Shapes.forEachOffset(shape, strides, offset, (i, off) -> out[i] = storage.get(off));
         return out;
@@ -258,7 +253,7 @@ public final class Tensor {
     /** A copy of the elements in row-major order, as floats. */
     public float[] toFloatArray() {
         live();
-        if (storage.f != null && offset == 0 && isContiguous() && storage.f.length == numel()) return storage.f.clone();
+        if (storage.floats != null && offset == 0 && isContiguous() && storage.floats.length == numel()) return storage.floats.clone();
         float[] out = new float[numel()];
         Shapes.forEachOffset(shape, strides, offset, (i, off) -> out[i] = (float) storage.get(off));
         return out;
@@ -416,8 +411,8 @@ public final class Tensor {
             Storage x = storage, y = other.storage;
             int xo = offset, yo = other.offset;
             Parallel.forRange(numel(), TensorKernels.ELEMENTWISE_GRAIN, (from, to) -> {
-                if (x.f != null) FusedOptim.axpy(x.f, xo + from, y.f, yo + from, to - from, alpha);
-                else FusedOptim.axpy(x.d, xo + from, y.d, yo + from, to - from, alpha);
+                if (x.floats != null) FusedOptim.axpy(x.floats, xo + from, y.floats, yo + from, to - from, alpha);
+                else FusedOptim.axpy(x.doubles, xo + from, y.doubles, yo + from, to - from, alpha);
             });
             return this;
         }
@@ -452,8 +447,8 @@ public final class Tensor {
         if (isContiguous()) {
             checkInPlace("fill");
             int n = numel();
-            if (storage.f != null) Arrays.fill(storage.f, offset, offset + n, (float) value);
-            else Arrays.fill(storage.d, offset, offset + n, value);
+            if (storage.floats != null) Arrays.fill(storage.floats, offset, offset + n, (float) value);
+            else Arrays.fill(storage.doubles, offset, offset + n, value);
             return this;
         }
         return copyFrom(scalar(value, dtype));
@@ -516,8 +511,6 @@ public final class Tensor {
     /** The sign (−1, 0, 1); a constant (no gradient). */
     public Tensor sign() { return TensorKernels.unary(Unary.SIGN, this); }
 
-    /** 1 where positive, else 0; a constant (no gradient). */
-    Tensor step() { return TensorKernels.unary(Unary.STEP, this); }
 
     // Comparisons give 1 or 0 in this tensor's (promoted) dtype; they are constants (no gradient).
     public Tensor gt(Tensor o) { return TensorKernels.binary("gt", Binary.GT, this, o); }
@@ -545,7 +538,7 @@ public final class Tensor {
     }
 
     /** Contiguous data for a kernel, without recording anything. */
-    Tensor contiguousData() {
+    Tensor contiguousUnrecorded() {
         live();
         return isContiguous() ? this : TensorKernels.copy(this, dtype);
     }

@@ -38,7 +38,7 @@ final class TensorKernels {
     /** op(x) into a new contiguous tensor; p and q are POW's exponent and CLAMP's bounds. */
     static Tensor unary(Unary op, Tensor x, double p, double q) {
         x.live();
-        Tensor c = x.contiguousData();
+        Tensor c = x.contiguousUnrecorded();
         Tensor out = Tensor.uninitialized(x.dtype, x.shape);
         int n = out.numel();
         Parallel.forRange(n, ELEMENTWISE_GRAIN, (from, to) -> unaryRange(op, p, q, c, out, from, to));
@@ -46,16 +46,16 @@ final class TensorKernels {
     }
 
     private static void unaryRange(Unary op, double p, double q, Tensor c, Tensor out, int from, int to) {
-        if (out.dtype == DType.FLOAT32) Elementwise.unary(op, p, q, c.storage.f, c.offset + from, out.storage.f, from, to - from);
-        else Elementwise.unary(op, p, q, c.storage.d, c.offset + from, out.storage.d, from, to - from);
+        if (out.dtype == DType.FLOAT32) Elementwise.unary(op, p, q, c.storage.floats, c.offset + from, out.storage.floats, from, to - from);
+        else Elementwise.unary(op, p, q, c.storage.doubles, c.offset + from, out.storage.doubles, from, to - from);
     }
 
     /** Elements [from, to) of a contiguous binary op; b advances by sb (0 for a scalar b, else 1). */
     private static void binaryRange(Binary op, Tensor a, Tensor b, int sb, Tensor out, int from, int to) {
         if (out.dtype == DType.FLOAT32) {
-            Elementwise.binary(op, a.storage.f, a.offset + from, 1, b.storage.f, b.offset + from * sb, sb, out.storage.f, from, to - from);
+            Elementwise.binary(op, a.storage.floats, a.offset + from, 1, b.storage.floats, b.offset + from * sb, sb, out.storage.floats, from, to - from);
         } else {
-            Elementwise.binary(op, a.storage.d, a.offset + from, 1, b.storage.d, b.offset + from * sb, sb, out.storage.d, from, to - from);
+            Elementwise.binary(op, a.storage.doubles, a.offset + from, 1, b.storage.doubles, b.offset + from * sb, sb, out.storage.doubles, from, to - from);
         }
     }
 
@@ -88,8 +88,8 @@ final class TensorKernels {
                 new int[] {a.offset, b.offset});
         int sa = rows.innerStride(0), sb = rows.innerStride(1), inner = rows.inner;
         for (int r = 0, oo = 0; r < rows.rows; r++, rows.next(), oo += inner) {
-            if (dt == DType.FLOAT32) Elementwise.binary(op, a.storage.f, rows.offset(0), sa, b.storage.f, rows.offset(1), sb, out.storage.f, oo, inner);
-            else Elementwise.binary(op, a.storage.d, rows.offset(0), sa, b.storage.d, rows.offset(1), sb, out.storage.d, oo, inner);
+            if (dt == DType.FLOAT32) Elementwise.binary(op, a.storage.floats, rows.offset(0), sa, b.storage.floats, rows.offset(1), sb, out.storage.floats, oo, inner);
+            else Elementwise.binary(op, a.storage.doubles, rows.offset(0), sa, b.storage.doubles, rows.offset(1), sb, out.storage.doubles, oo, inner);
         }
         return out;
     }
@@ -113,12 +113,12 @@ final class TensorKernels {
         Storage s = src.storage, d = dst.storage;
         for (int r = 0; r < rows.rows; r++, rows.next()) {
             int so = rows.offset(0), o = rows.offset(1);
-            if (s.f != null && d.f != null) {
-                if (ss == 1 && ds == 1) System.arraycopy(s.f, so, d.f, o, inner);
-                else for (int j = 0; j < inner; j++) d.f[o + j * ds] = s.f[so + j * ss];
-            } else if (s.d != null && d.d != null) {
-                if (ss == 1 && ds == 1) System.arraycopy(s.d, so, d.d, o, inner);
-                else for (int j = 0; j < inner; j++) d.d[o + j * ds] = s.d[so + j * ss];
+            if (s.floats != null && d.floats != null) {
+                if (ss == 1 && ds == 1) System.arraycopy(s.floats, so, d.floats, o, inner);
+                else for (int j = 0; j < inner; j++) d.floats[o + j * ds] = s.floats[so + j * ss];
+            } else if (s.doubles != null && d.doubles != null) {
+                if (ss == 1 && ds == 1) System.arraycopy(s.doubles, so, d.doubles, o, inner);
+                else for (int j = 0; j < inner; j++) d.doubles[o + j * ds] = s.doubles[so + j * ss];
             } else {
                 for (int j = 0; j < inner; j++) d.set(o + j * ds, s.get(so + j * ss));
             }
@@ -133,11 +133,11 @@ final class TensorKernels {
                     + " does not match the saved tensor " + Shapes.str(saved.shape) + " " + saved.dtype);
         }
         // At offset 0, like the output, so the loop indexes all three arrays alike (see Elementwise's VECTORISED).
-        Tensor gc = atZero(g.contiguousData()), sc = atZero(saved.contiguousData());
+        Tensor gc = atZero(g.contiguousUnrecorded()), sc = atZero(saved.contiguousUnrecorded());
         Tensor out = Tensor.uninitialized(g.dtype, g.shape);
         Parallel.forRange(out.numel(), ELEMENTWISE_GRAIN, (from, to) -> {
-            if (out.dtype == DType.FLOAT32) Elementwise.backward(f, gc.storage.f, sc.storage.f, out.storage.f, from, to);
-            else Elementwise.backward(f, gc.storage.d, sc.storage.d, out.storage.d, from, to);
+            if (out.dtype == DType.FLOAT32) Elementwise.backward(f, gc.storage.floats, sc.storage.floats, out.storage.floats, from, to);
+            else Elementwise.backward(f, gc.storage.doubles, sc.storage.doubles, out.storage.doubles, from, to);
         });
         return out;
     }
@@ -314,8 +314,8 @@ final class TensorKernels {
         for (int d = 0; d < keptShape.length; d++) if (keptShape[d] == 1 && x.shape[d] != 1) outStrides[d] = 0;
         Shapes.RowCursor rows = new Shapes.RowCursor(x.shape, new int[][] {x.strides, outStrides}, new int[] {x.offset, 0});
         int sx = rows.innerStride(0), so = rows.innerStride(1), inner = rows.inner;
-        float[] xf = x.storage.f, of = out.storage.f;
-        double[] xd = x.storage.d, od = out.storage.d;
+        float[] xf = x.storage.floats, of = out.storage.floats;
+        double[] xd = x.storage.doubles, od = out.storage.doubles;
         for (int r = 0; r < rows.rows; r++, rows.next()) {
             int xo = rows.offset(0), oo = rows.offset(1);
             if (so == 0) { // the last axis is reduced: one dot-like accumulation per row, in double
@@ -388,18 +388,18 @@ final class TensorKernels {
         Tensor wt = w.dtype == dt ? w : copy(w, dt);
         boolean ta = isTransposed(a);
         int lda = ta ? a.strides[1] : a.strides[0];
-        Tensor wc = wt.contiguousData();
+        Tensor wc = wt.contiguousUnrecorded();
         // The bias is not the GEMM's C with beta = 1: a BLAS backend would then copy C in as well as out.
-        Tensor bc = b == null ? null : (b.dtype == dt ? b : copy(b, dt)).contiguousData();
+        Tensor bc = b == null ? null : (b.dtype == dt ? b : copy(b, dt)).contiguousUnrecorded();
         if (dt == DType.FLOAT32) {
-            Gemm.sgemm(ta, true, n, out, in, 1f, a.storage.f, a.offset, lda, wc.storage.f, wc.offset, in, 0f, y.storage.f, 0, out);
+            Gemm.sgemm(ta, true, n, out, in, 1f, a.storage.floats, a.offset, lda, wc.storage.floats, wc.offset, in, 0f, y.storage.floats, 0, out);
         } else {
-            Gemm.dgemm(ta, true, n, out, in, 1d, a.storage.d, a.offset, lda, wc.storage.d, wc.offset, in, 0d, y.storage.d, 0, out);
+            Gemm.dgemm(ta, true, n, out, in, 1d, a.storage.doubles, a.offset, lda, wc.storage.doubles, wc.offset, in, 0d, y.storage.doubles, 0, out);
         }
         if (bc != null) {
             Parallel.forRange(n, Math.max(1, ELEMENTWISE_GRAIN / Math.max(1, out)), (from, to) -> {
-                if (dt == DType.FLOAT32) Elementwise.addToRows(y.storage.f, out, bc.storage.f, bc.offset, from, to);
-                else Elementwise.addToRows(y.storage.d, out, bc.storage.d, bc.offset, from, to);
+                if (dt == DType.FLOAT32) Elementwise.addToRows(y.storage.floats, out, bc.storage.floats, bc.offset, from, to);
+                else Elementwise.addToRows(y.storage.doubles, out, bc.storage.doubles, bc.offset, from, to);
             });
         }
         return y;
@@ -426,7 +426,7 @@ final class TensorKernels {
         int[] outShape = Arrays.copyOf(batch, batch.length + 2);
         outShape[batch.length] = m;
         outShape[batch.length + 1] = nn;
-        if (k == 0) return Tensor.empty(dt, outShape); // empty sum: zeros (empty() is zero-filled)
+        if (k == 0) return Tensor.zeros(dt, outShape); // empty sum: zeros (zeros() is zero-filled)
         Tensor out = Tensor.uninitialized(dt, outShape); // every GEMM below has beta = 0
         if (out.numel() == 0) return out;
         b = gemmReady(b);
@@ -465,9 +465,9 @@ final class TensorKernels {
         boolean tb = isTransposed(b);
         int ldb = tb ? b.strides[rb - 1] : b.strides[rb - 2];
         if (dt == DType.FLOAT32) {
-            Gemm.sgemm(ta, tb, m, n, k, (float) alpha, as.f, ao, lda, b.storage.f, b.offset, ldb, (float) beta, cs.f, co, n);
+            Gemm.sgemm(ta, tb, m, n, k, (float) alpha, as.floats, ao, lda, b.storage.floats, b.offset, ldb, (float) beta, cs.floats, co, n);
         } else {
-            Gemm.dgemm(ta, tb, m, n, k, alpha, as.d, ao, lda, b.storage.d, b.offset, ldb, beta, cs.d, co, n);
+            Gemm.dgemm(ta, tb, m, n, k, alpha, as.doubles, ao, lda, b.storage.doubles, b.offset, ldb, beta, cs.doubles, co, n);
         }
     }
 
@@ -555,12 +555,12 @@ final class TensorKernels {
                         + " is not a class index in [0, " + c + ")");
             }
         }
-        Tensor zc = z.contiguousData();
+        Tensor zc = z.contiguousUnrecorded();
         Tensor p = Tensor.uninitialized(z.dtype, z.shape);
-        double[] rowLoss = Storage.allocateUninitialized(DType.FLOAT64, b).d; // arena memory in a step
+        double[] rowLoss = Storage.allocateUninitialized(DType.FLOAT64, b).doubles; // arena memory in a step
         Parallel.forRange(b, Math.max(1, CROSS_ENTROPY_GRAIN / c), (from, to) -> {
-            if (z.dtype == DType.FLOAT32) LossKernels.crossEntropyRows(zc.storage.f, zc.offset, p.storage.f, from, to, c, y, rowLoss);
-            else LossKernels.crossEntropyRows(zc.storage.d, zc.offset, p.storage.d, from, to, c, y, rowLoss);
+            if (z.dtype == DType.FLOAT32) LossKernels.crossEntropyRows(zc.storage.floats, zc.offset, p.storage.floats, from, to, c, y, rowLoss);
+            else LossKernels.crossEntropyRows(zc.storage.doubles, zc.offset, p.storage.doubles, from, to, c, y, rowLoss);
         });
         double total = 0;
         for (int r = 0; r < b; r++) total += rowLoss[r];
@@ -570,8 +570,8 @@ final class TensorKernels {
     /** softmax − onehot(y), from the softmax rows p [B, C] (a copy; p is left as it is). */
     static Tensor minusOneHot(Tensor p, int[] y) {
         Tensor out = copy(p, p.dtype);
-        if (out.dtype == DType.FLOAT32) LossKernels.subtractOneHot(out.storage.f, p.shape[1], y);
-        else LossKernels.subtractOneHot(out.storage.d, p.shape[1], y);
+        if (out.dtype == DType.FLOAT32) LossKernels.subtractOneHot(out.storage.floats, p.shape[1], y);
+        else LossKernels.subtractOneHot(out.storage.doubles, p.shape[1], y);
         return out;
     }
 
@@ -580,10 +580,10 @@ final class TensorKernels {
         sameShape("quadraticCost", a, t);
         int n = a.shape.length == 0 ? 1 : a.shape[0];
         DType dt = a.dtype == t.dtype ? a.dtype : DType.FLOAT64; // mixed: both widened exactly
-        Tensor ac = a.dtype == dt ? a.contiguousData() : copy(a, dt), tc = t.dtype == dt ? t.contiguousData() : copy(t, dt);
+        Tensor ac = a.dtype == dt ? a.contiguousUnrecorded() : copy(a, dt), tc = t.dtype == dt ? t.contiguousUnrecorded() : copy(t, dt);
         double sum = dt == DType.FLOAT32
-                ? LossKernels.sumSquaredDifference(ac.storage.f, ac.offset, tc.storage.f, tc.offset, ac.numel())
-                : LossKernels.sumSquaredDifference(ac.storage.d, ac.offset, tc.storage.d, tc.offset, ac.numel());
+                ? LossKernels.sumSquaredDifference(ac.storage.floats, ac.offset, tc.storage.floats, tc.offset, ac.numel())
+                : LossKernels.sumSquaredDifference(ac.storage.doubles, ac.offset, tc.storage.doubles, tc.offset, ac.numel());
         return Tensor.scalar(sum / (2.0 * n), a.dtype);
     }
 
@@ -591,12 +591,12 @@ final class TensorKernels {
     static Tensor binaryCrossEntropyWithLogits(Tensor z, Tensor y) {
         sameShape("binaryCrossEntropyWithLogits", z, y);
         DType dt = DType.promote(z.dtype, y.dtype);
-        Tensor zc = z.dtype == dt ? z.contiguousData() : copy(z, dt), yc = y.dtype == dt ? y.contiguousData() : copy(y, dt);
+        Tensor zc = z.dtype == dt ? z.contiguousUnrecorded() : copy(z, dt), yc = y.dtype == dt ? y.contiguousUnrecorded() : copy(y, dt);
         int n = zc.numel(), rowLength = z.shape.length == 0 ? 1 : z.shape[z.shape.length - 1];
         // The sum divided by n in the dtype, as sum().div(n) does.
         double mean = dt == DType.FLOAT32
-                ? LossKernels.binaryCrossEntropyWithLogits(zc.storage.f, zc.offset, yc.storage.f, yc.offset, n, rowLength) / (float) n
-                : LossKernels.binaryCrossEntropyWithLogits(zc.storage.d, zc.offset, yc.storage.d, yc.offset, n, rowLength) / n;
+                ? LossKernels.binaryCrossEntropyWithLogits(zc.storage.floats, zc.offset, yc.storage.floats, yc.offset, n, rowLength) / (float) n
+                : LossKernels.binaryCrossEntropyWithLogits(zc.storage.doubles, zc.offset, yc.storage.doubles, yc.offset, n, rowLength) / n;
         return Tensor.scalar(mean, dt);
     }
 

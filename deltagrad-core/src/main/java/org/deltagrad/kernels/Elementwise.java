@@ -8,7 +8,7 @@ public final class Elementwise {
     private Elementwise() {}
 
     /** One-input element-wise functions. {@code p}/{@code q} are the parameters of POW and CLAMP. */
-    public enum Unary { NEG, EXP, LOG, SQRT, ABS, TANH, SIGMOID, RELU, SIN, COS, SIGN, STEP, POW, CLAMP }
+    public enum Unary { NEG, EXP, LOG, SQRT, ABS, TANH, SIGMOID, RELU, SIN, COS, SIGN, POW, CLAMP }
 
     /** Two-input element-wise functions; comparisons yield 1 or 0. */
     public enum Binary { ADD, SUB, MUL, DIV, POW, GT, LT, GE, LE, EQ, NE }
@@ -43,7 +43,6 @@ public final class Elementwise {
             case SIN -> { for (int i = 0; i < n; i++) o[at + i] = (float) Math.sin(x[at + i]); }
             case COS -> { for (int i = 0; i < n; i++) o[at + i] = (float) Math.cos(x[at + i]); }
             case SIGN -> { for (int i = 0; i < n; i++) o[at + i] = Math.signum(x[at + i]); }
-            case STEP -> { for (int i = 0; i < n; i++) o[at + i] = x[at + i] > 0f ? 1f : 0f; }
             case POW -> {
                 if (p == 2) { for (int i = 0; i < n; i++) o[at + i] = x[at + i] * x[at + i]; }
                 else { for (int i = 0; i < n; i++) o[at + i] = (float) Math.pow(x[at + i], p); }
@@ -73,7 +72,6 @@ public final class Elementwise {
             case SIN -> { for (int i = 0; i < n; i++) o[at + i] = Math.sin(x[at + i]); }
             case COS -> { for (int i = 0; i < n; i++) o[at + i] = Math.cos(x[at + i]); }
             case SIGN -> { for (int i = 0; i < n; i++) o[at + i] = Math.signum(x[at + i]); }
-            case STEP -> { for (int i = 0; i < n; i++) o[at + i] = x[at + i] > 0d ? 1d : 0d; }
             case POW -> {
                 if (p == 2) { for (int i = 0; i < n; i++) o[at + i] = x[at + i] * x[at + i]; }
                 else { for (int i = 0; i < n; i++) o[at + i] = Math.pow(x[at + i], p); }

@@ -37,7 +37,6 @@ class ElementwiseTest {
             case SIN -> (float) Math.sin(v);
             case COS -> (float) Math.cos(v);
             case SIGN -> Math.signum(v);
-            case STEP -> v > 0f ? 1f : 0f;
             case POW -> v * v;
             case CLAMP -> Math.min(Math.max(v, -1f), 2f);
         };
