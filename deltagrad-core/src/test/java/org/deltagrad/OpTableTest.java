@@ -41,7 +41,7 @@ class OpTableTest {
     /** Public Tensor methods that return a tensor but have no gradient (constants, factories, in-place writes). */
     static final Set<String> NOT_DIFFERENTIABLE = Set.of("of", "scalar", "zeros", "ones", "full", "arange", "rand", "randn",
             "sign", "gt", "lt", "ge", "le", "eq", "ne", "argmax", "detach", "grad", "requiresGrad",
-            "addInPlace", "mulInPlace", "copyFrom", "fill", "set", "fusedInPlace", "rows", "gatherRows");
+            "addInPlace", "mulInPlace", "copyFrom", "fill", "set", "fusedInPlace");
 
     static final List<OpCase> TABLE = new ArrayList<>();
 

@@ -43,6 +43,14 @@ public final class SGD extends Optimizer {
         this.velocity = new Tensor[params.size()];
     }
 
+    public double momentum() {
+        return momentum;
+    }
+
+    public double weightDecay() {
+        return weightDecay;
+    }
+
     @Override
     protected void update(int i, Tensor p, Tensor grad) {
         Tensor g = grad.contiguous();

@@ -4,27 +4,28 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 
-import org.deltagrad.Arena;
 import org.deltagrad.Tensor;
 import org.deltagrad.autograd.Autograd;
-import org.deltagrad.data.Batch;
 import org.deltagrad.data.DataLoader;
 import org.deltagrad.data.Dataset;
 import org.deltagrad.data.Datasets;
 import org.deltagrad.kernels.Parallel;
 import org.deltagrad.nn.Activation;
 import org.deltagrad.nn.Linear;
-import org.deltagrad.nn.Losses;
 import org.deltagrad.nn.MlpSpec;
 import org.deltagrad.nn.Module;
 import org.deltagrad.nn.Sequential;
 import org.deltagrad.optim.Adam;
 import org.deltagrad.optim.AdamW;
-import org.deltagrad.optim.GradClip;
 import org.deltagrad.optim.LrSchedule;
 import org.deltagrad.optim.Optimizer;
 import org.deltagrad.optim.RMSprop;
 import org.deltagrad.optim.SGD;
+import org.deltagrad.train.step.EagerStep;
+import org.deltagrad.train.step.LossKind;
+import org.deltagrad.train.step.Prefetcher;
+import org.deltagrad.train.step.StepBatch;
+import org.deltagrad.train.step.TrainingStep;
 
 /**
  * Mini-batch training of a multilayer perceptron: for each batch, forward, loss, one backward sweep, one
@@ -40,6 +41,9 @@ public final class Trainer {
         default void epoch(EpochStats stats) {}
 
         default void warning(String message) {}
+
+        /** Once, before the first batch: which training step runs, e.g. "compiled: ..." or "eager: ...". */
+        default void trainingStep(String description) {}
     }
 
     /** A finished run: the model, its architecture, and every epoch's figures. */
@@ -76,12 +80,13 @@ public final class Trainer {
         Optimizer optimizer = optimizer(model.parameters());
         LrSchedule schedule = schedule();
         DataLoader loader = new DataLoader(train, config.batch).shuffled(config.seed);
-        Arena arena = new Arena();
         Diagnostics diagnostics = config.diagnostics ? new Diagnostics(model, config.activation, mse, test) : null;
+        // The compiled step when it knows the model (the Trainer's always), else the eager reference step.
+        TrainingStep step = TrainingStep.of(model, optimizer, lossKind(mse), config.clipNorm);
+        if (listener != null) listener.trainingStep(step.description());
+        Prefetcher prefetcher = new Prefetcher(loader);
 
         List<EpochStats> history = new ArrayList<>();
-        DataLoader.PrefetchBuffers prefetchBuffers = new DataLoader.PrefetchBuffers(); // made once, for all epochs
-        optimizer.zeroGrad(); // and after every step (below), so each step starts without gradients
         for (int epoch = 1; epoch <= config.epochs; epoch++) {
             double lr = schedule.lr(epoch - 1);
             optimizer.setLearningRate(lr);
@@ -91,39 +96,29 @@ public final class Trainer {
             long correct = 0, seen = 0;
             int batchIndex = 0;
             long forwardNs = 0, backwardNs = 0, stepNs = 0;
-            Iterator<Batch> batches = loader.prefetched(epoch - 1, prefetchBuffers).iterator();
+            Iterator<StepBatch> batches = prefetcher.epoch(epoch - 1);
             while (batches.hasNext()) {
-                // Each step's tensors (activations, gradients, temporaries) live in the arena: from the second step
-                // on, a step reuses the previous step's arrays instead of allocating its own. The batch comes from
-                // the loader's two prefetch buffers.
-                try (Arena.Scope step = arena.open()) {
-                    Batch b = batches.next();
-                    batchIndex++;
-                    long t0 = System.nanoTime();
-                    Tensor out = model.forward(b.x());
-                    Tensor loss = loss(mse, out, b.labels());
-                    double value = loss.item();
-                    if (!Double.isFinite(value)) {
-                        throw new TrainingDivergedException("the loss became " + value + " at epoch " + epoch + ", batch "
-                                + batchIndex + " of " + loader.batchesPerEpoch() + "; training diverged: try a lower --lr (now "
-                                + lr + ")" + (config.clipNorm == 0 ? " or --clip-norm 1" : ""));
-                    }
-                    long t1 = System.nanoTime();
-                    loss.backward();
-                    long t2 = System.nanoTime();
-                    if (config.clipNorm > 0) GradClip.clipGradNorm(model.parameters(), config.clipNorm);
-                    optimizer.step();
-                    long t3 = System.nanoTime();
-                    forwardNs += t1 - t0;
-                    backwardNs += t2 - t1;
-                    stepNs += t3 - t2;
-                    lossSum += value * b.size();
-                    seen += b.size();
-                    correct += countCorrect(out, b.labels());
-                    if (listener != null) listener.batch(epoch, b.size(), value);
-                } finally {
-                    optimizer.zeroGrad(); // the gradients were arena memory: no parameter may keep one past its step
+                StepBatch b = batches.next();
+                batchIndex++;
+                long t0 = System.nanoTime();
+                double value = step.forward(b);
+                if (!Double.isFinite(value)) {
+                    throw new TrainingDivergedException("the loss became " + value + " at epoch " + epoch + ", batch "
+                            + batchIndex + " of " + loader.batchesPerEpoch() + "; training diverged: try a lower --lr (now "
+                            + lr + ")" + (config.clipNorm == 0 ? " or --clip-norm 1" : ""));
                 }
+                long t1 = System.nanoTime();
+                step.backward();
+                long t2 = System.nanoTime();
+                step.update();
+                long t3 = System.nanoTime();
+                forwardNs += t1 - t0;
+                backwardNs += t2 - t1;
+                stepNs += t3 - t2;
+                lossSum += value * b.rows();
+                seen += b.rows();
+                correct += step.correct();
+                if (listener != null) listener.batch(epoch, b.rows(), value);
             }
             double seconds = (System.nanoTime() - start) / 1e9;
             double testAccuracy = config.evaluateEachEpoch || epoch == config.epochs
@@ -160,20 +155,8 @@ public final class Trainer {
         };
     }
 
-    /** The training loss: Nielsen's quadratic cost against one-hot targets, or cross-entropy of the logits. */
-    static Tensor loss(boolean quadratic, Tensor output, int[] labels) {
-        return quadratic ? Losses.quadratic(output, Losses.oneHot(labels, output.shape(1), output.dtype()))
-                : Losses.crossEntropy(output, labels);
-    }
-
-    private static int countCorrect(Tensor out, int[] labels) {
-        int[] predicted;
-        try (Autograd.Scope s = Autograd.noGrad()) {
-            predicted = Evaluation.predictions(out);
-        }
-        int c = 0;
-        for (int i = 0; i < labels.length; i++) if (predicted[i] == labels[i]) c++;
-        return c;
+    private static LossKind lossKind(boolean quadratic) {
+        return quadratic ? LossKind.QUADRATIC : LossKind.CROSS_ENTROPY;
     }
 
     /** Per-layer δ, gradient norms and saturation on a fixed held-out batch. */
@@ -210,7 +193,7 @@ public final class Trainer {
                     activations.set(activations.size() - 1, a);
                 }
             }
-            Tensor loss = loss(mse, a, labels);
+            Tensor loss = EagerStep.loss(lossKind(mse), a, labels);
             List<Tensor> targets = new ArrayList<>(zs);
             targets.addAll(weights);
             targets.addAll(biases);

@@ -71,11 +71,17 @@ public final class BenchTrainCommand implements Callable<Integer> {
         long threadId = Thread.currentThread().getId();
         List<Long> allocated = new ArrayList<>();
         long[] last = {threadBean.getThreadAllocatedBytes(threadId)};
+        String[] trainingStep = {""};
         Trainer.Result result = new Trainer(config).fit(data, new Trainer.Listener() {
             @Override
             public void batch(int epoch, int size, double loss) {
                 // From JVM start to the end of the first training step, data loading excluded.
                 if (Double.isNaN(firstStep[0])) firstStep[0] = (System.currentTimeMillis() - jvmStartMillis) / 1e3 - loadSeconds;
+            }
+
+            @Override
+            public void trainingStep(String description) {
+                trainingStep[0] = description;
             }
 
             @Override
@@ -100,6 +106,7 @@ public final class BenchTrainCommand implements Callable<Integer> {
         r.put("backend", Gemm.backend().name());
         r.put("java", java());
         r.put("threads", threads);
+        r.put("step", trainingStep[0]);
         r.put("samples_per_epoch", samples);
         r.put("median_epoch_seconds", median);
         r.put("epoch_seconds", seconds);
@@ -135,8 +142,8 @@ public final class BenchTrainCommand implements Callable<Integer> {
             for (double x : (double[]) r.get("warmup_epoch_seconds")) w.append(w.length() == 0 ? "" : ", ").append(String.format(Locale.ROOT, "%.3f", x));
             out.printf(Locale.ROOT, "warm-up epochs (the JIT compiling): %s s%n", w);
         }
-        // An optimiser may update parameters during the sweep (plain SGD does, Optimizer.backward): those updates are
-        // timed as backward, and step is what is left.
+        out.printf(Locale.ROOT, "training step: %s%n", trainingStep[0]);
+        // The compiled step may update parameters during the backward pass: those updates are timed as backward.
         out.printf(Locale.ROOT, "matmul GFLOP/s: %.1f; forward %.3f s, backward %.3f s (updates made during it included), "
                 + "step %.3f s per epoch; forward+backward = %.2f x forward%n", flops / median / 1e9, forward, backward, step,
                 (forward + backward) / forward);
