@@ -28,8 +28,9 @@ import org.deltagrad.train.step.StepBatch;
 import org.deltagrad.train.step.TrainingStep;
 
 /**
- * Mini-batch training of a multilayer perceptron: for each batch, forward, loss, one backward sweep, one
- * optimiser step; after each epoch, test accuracy (and, if asked, the per-layer learning-slowdown diagnostics).
+ * Mini-batch training of a multilayer perceptron: for each batch, forward, loss, backward, optimiser step (by the
+ * compiled {@link TrainingStep}, which is tested against the eager one, see {@code org.deltagrad.train.step}); after
+ * each epoch, test accuracy (and, if asked, the per-layer learning-slowdown diagnostics).
  * Same configuration and seed, same thread count: the same numbers, bit for bit.
  */
 public final class Trainer {

@@ -62,7 +62,7 @@ class TrainerTest {
         } finally {
             System.clearProperty("deltagrad.step");
         }
-        assertEquals(List.of("compiled: Adam layer by layer during the backward pass", "eager (-Ddeltagrad.step=eager)"), steps);
+        assertEquals(List.of("compiled: Adam after the backward pass", "eager (-Ddeltagrad.step=eager)"), steps);
         for (int e = 0; e < 5; e++) {
             EpochStats a = compiled.epochs().get(e), b = eager.epochs().get(e);
             assertEquals(b.trainLoss(), a.trainLoss(), "epoch " + e);

@@ -72,6 +72,8 @@ public final class BenchTrainCommand implements Callable<Integer> {
         List<Long> allocated = new ArrayList<>();
         long[] last = {threadBean.getThreadAllocatedBytes(threadId)};
         String[] trainingStep = {""};
+        List<Long> cpu = new ArrayList<>();
+        long[] lastCpu = {threadBean.getThreadCpuTime(threadId)};
         Trainer.Result result = new Trainer(config).fit(data, new Trainer.Listener() {
             @Override
             public void batch(int epoch, int size, double loss) {
@@ -89,6 +91,9 @@ public final class BenchTrainCommand implements Callable<Integer> {
                 long now = threadBean.getThreadAllocatedBytes(threadId);
                 allocated.add(now - last[0]);
                 last[0] = now;
+                long cpuNow = threadBean.getThreadCpuTime(threadId);
+                cpu.add(cpuNow - lastCpu[0]);
+                lastCpu[0] = cpuNow;
             }
         });
 
@@ -112,6 +117,8 @@ public final class BenchTrainCommand implements Callable<Integer> {
         r.put("epoch_seconds", seconds);
         // The warm-up epochs too: on a JVM they show the JIT compiling the hot code (see docs/PERFORMANCE.md).
         r.put("warmup_epoch_seconds", result.epochs().subList(0, warmup).stream().mapToDouble(EpochStats::seconds).toArray());
+        // The training thread's CPU time (the pool's workers not counted): on a busy machine it moves less than the clock.
+        r.put("median_epoch_cpu_seconds", median(cpu.subList(warmup, warmup + timed).stream().mapToDouble(c -> c / 1e9).toArray()));
         r.put("min_epoch_seconds", Arrays.stream(seconds).min().orElse(Double.NaN));
         r.put("max_epoch_seconds", Arrays.stream(seconds).max().orElse(Double.NaN));
         r.put("gflops", flops / median / 1e9);

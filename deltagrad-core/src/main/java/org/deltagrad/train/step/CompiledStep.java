@@ -39,9 +39,9 @@ import org.deltagrad.optim.SGD;
  * <ul>
  * <li>plain SGD (no momentum) without clipping: folded into the weight-gradient GEMM, W ← (1 − lr·wd)·W − lr·δᵀ·a,
  *     once the δ of the layer below, which needs the old W, has been computed; no weight gradient is stored;
- * <li>any other optimiser without clipping: each layer's gradients go into its parameters' {@code grad()} and
- *     {@link Optimizer#step()} updates that layer at once, while they are in cache;
- * <li>with clipping: all gradients first, then {@link GradClip} and one {@code step()}.
+ * <li>any other optimiser, or clipping: the gradients go into arrays made once that the parameters' {@code grad()}
+ *     are, then {@link GradClip} when asked and one {@link Optimizer#step()} after the backward pass (updating each
+ *     layer as soon as its gradients were ready measured no faster: docs/PERFORMANCE.md).
  * </ul>
  * Every element is computed by the same arithmetic as the eager step's, in the same order, except the folded
  * update's GEMM (see {@code CompiledStepTest}).
@@ -106,7 +106,6 @@ public final class CompiledStep implements TrainingStep {
         this.classes = width;
         this.parameters = new ArrayList<>();
         for (Stage s : stages) if (s instanceof LinearStage l) l.addParameters(parameters);
-        for (Tensor p : parameters) p.zeroGrad(); // a layer's step() must see only that layer's gradients
     }
 
     /** The compiled step for {@code model}, or {@link NotCompilable} naming what it does not know. */
@@ -140,8 +139,7 @@ public final class CompiledStep implements TrainingStep {
     @Override
     public String description() {
         return "compiled: " + (foldedWeightDecay >= 0 ? "SGD folded into the weight-gradient GEMMs"
-                : clipNorm > 0 ? optimizer.getClass().getSimpleName() + " after the backward pass (gradients clipped)"
-                : optimizer.getClass().getSimpleName() + " layer by layer during the backward pass");
+                : optimizer.getClass().getSimpleName() + " after the backward pass" + (clipNorm > 0 ? ", gradients clipped" : ""));
     }
 
     // ---------------------------------------------------------------- buffers
@@ -161,6 +159,7 @@ public final class CompiledStep implements TrainingStep {
             } else if (s.elementwise() && !s.needsInput() && producer[i] >= 0 && !stages.get(producer[i]).needsOutput()) {
                 acts[i + 1] = acts[i]; // in place: nothing reads the input later
                 producer[i + 1] = i;
+                if (s instanceof ActivationStage a && i > 0 && stages.get(i - 1) instanceof LinearStage l) l.activation = a;
             } else {
                 acts[i + 1] = new float[n * s.width];
                 producer[i + 1] = i;
@@ -230,8 +229,8 @@ public final class CompiledStep implements TrainingStep {
 
     @Override
     public void update() {
-        if (clipNorm > 0) {
-            GradClip.clipGradNorm(parameters, clipNorm);
+        if (foldedWeightDecay < 0) {
+            if (clipNorm > 0) GradClip.clipGradNorm(parameters, clipNorm);
             optimizer.step();
         }
         for (Tensor p : parameters) p.zeroGrad();
@@ -345,6 +344,8 @@ public final class CompiledStep implements TrainingStep {
         final float[] gb;
         final Tensor gwTensor;
         final Tensor gbTensor;
+        /** The activation that follows in place, applied by this stage's forward (set when the arrays are planned). */
+        ActivationStage activation;
 
         LinearStage(int index, Linear lin) throws NotCompilable {
             super(index, lin.outFeatures());
@@ -383,14 +384,17 @@ public final class CompiledStep implements TrainingStep {
             float[] x = acts[index], z = acts[index + 1];
             int out = width;
             Gemm.sgemm(false, true, n, out, in, 1f, x, 0, in, w, 0, in, 0f, z, 0, out);
-            if (b != null) {
-                Parallel.forRange(n, Math.max(1, GRAIN / out), (from, to) -> {
+            if (b == null && activation == null) return;
+            // The bias, then the activation in place, over rows still in cache
+            Parallel.forRange(n, Math.max(1, GRAIN / out), (from, to) -> {
+                if (b != null) {
                     for (int r = from; r < to; r++) {
                         int o = r * out;
                         for (int j = 0; j < out; j++) z[o + j] += b[j];
                     }
-                });
-            }
+                }
+                if (activation != null) Elementwise.unary(activation.op, 0, 0, z, from * out, z, from * out, (to - from) * out);
+            });
         }
 
         @Override
@@ -420,11 +424,6 @@ public final class CompiledStep implements TrainingStep {
             Gemm.sgemm(true, false, out, in, n, 1f, d, 0, out, a, 0, in, 0f, gw, 0, in); // BP4
             weight.setGrad(gwTensor);
             if (bias != null) bias.setGrad(gbTensor);
-            if (clipNorm == 0) { // this layer's update now, the others' gradients null: step() skips them
-                optimizer.step();
-                weight.zeroGrad();
-                if (bias != null) bias.zeroGrad();
-            }
         }
     }
 
@@ -444,6 +443,7 @@ public final class CompiledStep implements TrainingStep {
 
         @Override
         void forward(int n) {
+            if (stages.get(index - 1) instanceof LinearStage l && l.activation == this) return; // done there
             float[] x = acts[index], y = acts[index + 1];
             Parallel.forRange(n * width, GRAIN, (from, to) -> Elementwise.unary(op, 0, 0, x, from, y, from, to - from));
         }
