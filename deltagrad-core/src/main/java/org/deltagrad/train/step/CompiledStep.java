@@ -30,7 +30,8 @@ import org.deltagrad.optim.SGD;
  * The training step of a multilayer perceptron written out by hand, as {@code classic.Network} writes
  * backpropagation: the forward pass as one GEMM per linear layer into buffers made once, then the layer-by-layer
  * backward, BP1 (the loss's δ at the output), BP2 (δ·W back through a layer, times f′ of the activation), BP3 (bias
- * gradient: δ summed over the batch) and BP4 (weight gradient δᵀ·a), with no graph and no allocation per step.
+ * gradient: δ summed over the batch) and BP4 (weight gradient δᵀ·a), with no graph and no arrays made per step
+ * (but dropout's masks).
  * The model is a {@link Sequential} of {@link Linear}, {@link ReLU}, {@link Sigmoid}, {@link Tanh},
  * {@link LeakyReLU}, {@link Identity} and {@link Dropout} layers in any order, float32, with cross-entropy or the
  * quadratic cost; anything else is not compilable ({@link TrainingStep#of} then runs the eager step).
