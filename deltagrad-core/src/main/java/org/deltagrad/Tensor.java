@@ -83,45 +83,9 @@ public final class Tensor {
         return (int) n;
     }
 
-    /**
-     * The given rows of a row-major table {@code source} with {@code width} columns, as a float32 tensor
-     * [rows.length, width] (a copy; a data loader's batch). Row indices are checked.
-     */
-    public static Tensor rows(float[] source, int width, int[] rows) {
-        if (width <= 0) throw new IllegalArgumentException("rows: width must be positive, got " + width);
-        Tensor t = uninitialized(DType.FLOAT32, new int[] {rows.length, width});
-        // Scattered rows of a large table are memory-latency bound: two cores keep twice as many reads in flight.
-        Parallel.forRange(rows.length, Math.max(1, 16384 / width), (from, to) -> t.gatherRows(source, width, rows, from, to));
-        return t;
-    }
-
     /** This tensor, after checking that its memory was not taken back by an {@link Arena} (for kernels' entry points). */
     Tensor live() {
         if (storage.released()) throw released();
-        return this;
-    }
-
-    /**
-     * Copies the rows {@code rows[from..to)} of the row-major table {@code source} ({@code width} columns) into
-     * rows {@code from..to} of this float32 [rows.length, width] tensor, in place: a data loader can fill a batch
-     * buffer in pieces, on several threads at once. Row indices are checked.
-     */
-    public Tensor gatherRows(float[] source, int width, int[] rows, int from, int to) {
-        if (storage.floats == null || shape.length != 2 || shape[0] != rows.length || shape[1] != width || !isContiguous()) {
-            throw new IllegalArgumentException("gatherRows: target must be a contiguous float32 [" + rows.length + ", "
-                    + width + "] tensor, got " + Shapes.str(shape) + " " + dtype);
-        }
-        if (from < 0 || to > rows.length || from > to) {
-            throw new IndexOutOfBoundsException("gatherRows: range [" + from + ", " + to + ") of " + rows.length + " rows");
-        }
-        checkInPlace("gatherRows");
-        int available = source.length / width;
-        float[] out = storage.floats;
-        for (int i = from; i < to; i++) {
-            int r = rows[i];
-            if (r < 0 || r >= available) throw new IndexOutOfBoundsException("gatherRows: row " + r + " is outside [0, " + available + ")");
-            System.arraycopy(source, r * width, out, offset + i * width, width);
-        }
         return this;
     }
 

@@ -54,7 +54,7 @@ class OpTableTest {
     /** Public Tensor methods that return a tensor but have no gradient (constants, factories, in-place writes). */
     static final Set<String> NOT_DIFFERENTIABLE = Set.of("of", "scalar", "zeros", "ones", "full", "arange", "rand", "randn",
             "sign", "gt", "lt", "ge", "le", "eq", "ne", "argmax", "detach", "grad", "requiresGrad",
-            "addInPlace", "mulInPlace", "copyFrom", "fill", "set", "rows", "gatherRows");
+            "addInPlace", "mulInPlace", "copyFrom", "fill", "set");
 
     /** Sources allowed to call Node.record: the rule table, and Function, whose ops users define and name. */
     static final Set<String> RECORDERS = Set.of("org/deltagrad/Ops.java", "org/deltagrad/autograd/Function.java",

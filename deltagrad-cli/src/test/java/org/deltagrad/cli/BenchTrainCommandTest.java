@@ -34,12 +34,14 @@ class BenchTrainCommandTest {
         assertEquals(4, r.get("config").get("epochs").asInt(), "warm-up plus timed epochs");
         assertEquals(1, r.get("warmup_epoch_seconds").size());
         assertTrue(r.get("warmup_epoch_seconds").get(0).asDouble() > 0, r.toString());
+        assertEquals("compiled: Adam after the backward pass", r.get("step").asText(), "the Trainer's default, Adam");
     }
 
     @Test
     void textOutputShowsTheWarmUpEpochs() {
         String out = Cli.run("bench", "train", "--warmup", "2", "--timed", "1", "--threads", "1").ok().out();
         assertTrue(out.matches("(?s).*warm-up epochs \\(the JIT compiling\\): [0-9.]+, [0-9.]+ s.*"), out);
+        assertTrue(out.contains("training step: compiled: Adam after the backward pass"), out);
     }
 
     @Test

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import org.deltagrad.Tensor;
+import org.deltagrad.kernels.Gather;
 
 /**
  * An in-memory classification dataset: n rows of d float32 features (one row-major array) and one
@@ -105,15 +106,16 @@ public final class Dataset {
     /** The given rows' features as a float32 tensor [rows.length, numFeatures] (a copy). */
     public Tensor features(int[] rows) {
         for (int r : rows) checkRow(r);
-        return Tensor.rows(features, numFeatures, rows);
+        return Tensor.of(Gather.rows(features, numFeatures, rows), rows.length, numFeatures);
     }
 
     /**
-     * Copies the features of {@code rows[from..to)} into rows {@code from..to} of {@code batch}, a float32
-     * [rows.length, numFeatures] tensor (see {@link DataLoader#prefetched}).
+     * Copies the features of {@code rows[from..to)} into rows {@code from..to} of {@code batch}, a row-major
+     * [rows.length × numFeatures] array: a batch buffer filled in pieces, possibly on several threads at once.
      */
-    public void featuresInto(int[] rows, int from, int to, Tensor batch) {
-        batch.gatherRows(features, numFeatures, rows, from, to);
+    public void featuresInto(int[] rows, int from, int to, float[] batch) {
+        for (int i = from; i < to; i++) checkRow(rows[i]);
+        Gather.rows(features, numFeatures, rows, from, to, batch);
     }
 
     /** All features as a float32 tensor [size, numFeatures] (a copy). */

@@ -2,6 +2,7 @@ package org.deltagrad.nn;
 
 import java.util.SplittableRandom;
 
+import org.deltagrad.DType;
 import org.deltagrad.Tensor;
 
 /**
@@ -40,10 +41,19 @@ public final class Dropout extends Module {
     public Tensor forward(Tensor x) {
         if (!isTraining() || p == 0) return x;
         if (p == 1) return x.mul(0);
+        return x.mul(nextMask(x.dtype(), x.shape()));
+    }
+
+    /**
+     * The mask of the next training call (for 0 &lt; p &lt; 1): 1/(1−p) where an element is kept, 0 where it is
+     * dropped, a constant. {@link #forward} multiplies by it; code that runs the layer by hand (the compiled training
+     * step) draws it here, so both see the same masks in the same order.
+     */
+    public Tensor nextMask(DType dtype, int... shape) {
         // golden-ratio increment: consecutive call numbers give well-separated seeds
         SplittableRandom rng = new SplittableRandom(seed + 0x9E3779B97F4A7C15L * ++calls);
-        Tensor keep = Tensor.rand(x.dtype(), rng, x.shape()).ge(p);   // 1 with probability 1−p, a constant
-        return x.mul(keep.mulInPlace(1 / (1 - p)));
+        Tensor keep = Tensor.rand(dtype, rng, shape).ge(p);   // 1 with probability 1−p
+        return keep.mulInPlace(1 / (1 - p));
     }
 
     @Override

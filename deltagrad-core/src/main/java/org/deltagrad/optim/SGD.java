@@ -64,6 +64,14 @@ public final class SGD extends Optimizer {
         System.arraycopy(started, 0, velocityStarted, 0, started.length);
     }
 
+    public double momentum() {
+        return momentum;
+    }
+
+    public double weightDecay() {
+        return weightDecay;
+    }
+
     @Override
     protected void update(int i, Tensor p, Tensor grad) {
         double lr = learningRate();

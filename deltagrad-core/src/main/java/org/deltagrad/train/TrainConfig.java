@@ -124,6 +124,27 @@ public final class TrainConfig {
         throw new InvalidValue("unknown ", field, " '" + id + "' (choose " + choices + ")");
     }
 
+    /** The optimiser this configuration names, over {@code params}, with the hyper-parameters the Trainer uses. */
+    public org.deltagrad.optim.Optimizer newOptimizer(java.util.List<org.deltagrad.Tensor> params) {
+        return switch (optimizer) {
+            case SGD -> new org.deltagrad.optim.SGD(params, lr, 0, 0, false, weightDecay);
+            case MOMENTUM -> new org.deltagrad.optim.SGD(params, lr, momentum, 0, false, weightDecay);
+            case NESTEROV -> new org.deltagrad.optim.SGD(params, lr, momentum, 0, true, weightDecay);
+            case ADAM -> new org.deltagrad.optim.Adam(params, lr, 0.9, 0.999, 1e-8, weightDecay);
+            case ADAMW -> new org.deltagrad.optim.AdamW(params, lr, 0.9, 0.999, 1e-8, weightDecay == 0 ? 0.01 : weightDecay);
+            case RMSPROP -> new org.deltagrad.optim.RMSprop(params, lr, 0.99, 1e-8, 0, weightDecay);
+        };
+    }
+
+    /** The learning-rate schedule this configuration names (step: ×0.1 every third of the run). */
+    public org.deltagrad.optim.LrSchedule newSchedule() {
+        return switch (schedule) {
+            case COSINE -> org.deltagrad.optim.LrSchedule.cosine(lr, epochs, 0);
+            case STEP -> org.deltagrad.optim.LrSchedule.step(lr, Math.max(1, epochs / 3), 0.1);
+            case CONSTANT -> org.deltagrad.optim.LrSchedule.constant(lr);
+        };
+    }
+
     /** The configuration as it goes into reports and model files. */
     public Map<String, Object> toMap() {
         Map<String, Object> m = new LinkedHashMap<>();

@@ -8,11 +8,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
-import org.deltagrad.Arena;
 import org.deltagrad.Tensor;
 import org.deltagrad.autograd.AnomalyException;
 import org.deltagrad.autograd.Autograd;
-import org.deltagrad.data.Batch;
 import org.deltagrad.data.DataLoader;
 import org.deltagrad.data.Dataset;
 import org.deltagrad.data.Datasets;
@@ -20,28 +18,27 @@ import org.deltagrad.kernels.Parallel;
 import org.deltagrad.nn.Activation;
 import org.deltagrad.nn.Dropout;
 import org.deltagrad.nn.Linear;
-import org.deltagrad.nn.Losses;
 import org.deltagrad.nn.MlpSpec;
 import org.deltagrad.nn.Module;
 import org.deltagrad.nn.Sequential;
-import org.deltagrad.optim.Adam;
-import org.deltagrad.optim.AdamW;
-import org.deltagrad.optim.GradClip;
 import org.deltagrad.optim.LrSchedule;
 import org.deltagrad.optim.Optimizer;
-import org.deltagrad.optim.RMSprop;
-import org.deltagrad.optim.SGD;
+import org.deltagrad.train.step.EagerStep;
+import org.deltagrad.train.step.Prefetcher;
+import org.deltagrad.train.step.StepBatch;
+import org.deltagrad.train.step.TrainingStep;
 
 /**
- * Mini-batch training of a multilayer perceptron: for each batch, forward, loss, one backward sweep, one
- * optimiser step; after each epoch, test accuracy (and, if asked, the per-layer learning-slowdown diagnostics).
+ * Mini-batch training of a multilayer perceptron: for each batch, forward, loss, backward, optimiser step (by the
+ * compiled {@link TrainingStep}, which is tested against the eager one, see {@code org.deltagrad.train.step}); after
+ * each epoch, test accuracy (and, if asked, the per-layer learning-slowdown diagnostics).
  * Same configuration and seed: the same numbers, bit for bit, on any thread count.
  *
  * <p>Threads. A fit runs on the calling thread, with the kernels' shared worker pool. Fits on separate threads
- * (of one Trainer or several) each build their own model, optimiser and arena; what they share is that pool, and
+ * (of one Trainer or several) each build their own model, optimiser and step; what they share is that pool, and
  * each runs with its own thread count ({@link Parallel#withThreads}). A model must not be
  * trained by two fits or optimisers at once; it may be evaluated from other threads once training returned.
- * {@link TrainConfig#detectAnomaly} runs every step inside {@link Autograd#detectAnomaly()}.
+ * {@link TrainConfig#detectAnomaly} runs every step eagerly inside {@link Autograd#detectAnomaly()}.
  */
 public final class Trainer {
 
@@ -52,6 +49,9 @@ public final class Trainer {
         default void epoch(EpochStats stats) {}
 
         default void warning(String message) {}
+
+        /** Once, before the first batch: which training step runs, e.g. "compiled: ..." or "eager: ...". */
+        default void trainingStep(String description) {}
     }
 
     /** A finished run: the model, its architecture, and every epoch's figures. */
@@ -120,11 +120,15 @@ public final class Trainer {
         MlpSpec spec = new MlpSpec(train.numFeatures(), config.hidden, train.numClasses(), config.activation, mse,
                 train.classNames(), train.imageShape());
         Sequential model = withDropout(spec.build(config.seed));
-        Optimizer optimizer = optimizer(model.parameters());
-        LrSchedule schedule = schedule();
+        Optimizer optimizer = config.newOptimizer(model.parameters());
+        LrSchedule schedule = config.newSchedule();
         DataLoader loader = new DataLoader(train, config.batch).shuffled(config.seed);
-        Arena arena = new Arena();
         Diagnostics diagnostics = config.diagnostics ? new Diagnostics(model, config.activation, mse, test) : null;
+        // The compiled step when it knows the model (the Trainer's always), else the eager reference step.
+        TrainingStep step = config.detectAnomaly ? new EagerStep(model, optimizer, config.loss, config.clipNorm)
+                : TrainingStep.of(model, optimizer, config.loss, config.clipNorm);
+        if (listener != null) listener.trainingStep(step.description());
+        Prefetcher prefetcher = new Prefetcher(loader);
 
         List<EpochStats> history = new ArrayList<>();
         Set<Integer> warned = diagnostics != null ? diagnostics.warned : new HashSet<>();
@@ -135,8 +139,7 @@ public final class Trainer {
             // at once, so that a run killed in its first epoch can be resumed
             if (resumeFrom == null) Checkpoint.snapshot(checkpointFile, config, 0, model, optimizer, history, warned, checkpointNotes).run();
         }
-        DataLoader.PrefetchBuffers prefetchBuffers = new DataLoader.PrefetchBuffers(); // made once, for all epochs
-        optimizer.zeroGrad(); // and after every step (below), so each step starts without gradients
+        optimizer.zeroGrad(); // the step leaves no gradients behind after it, so each step starts without any
         for (int epoch = firstEpoch; epoch <= config.epochs; epoch++) {
             double lr = schedule.lr(epoch - 1);
             optimizer.setLearningRate(lr);
@@ -146,37 +149,28 @@ public final class Trainer {
             long correct = 0, seen = 0;
             int batchIndex = 0;
             long forwardNs = 0, backwardNs = 0, stepNs = 0;
-            Iterator<Batch> batches = loader.prefetched(epoch - 1, prefetchBuffers).iterator();
+            Iterator<StepBatch> batches = prefetcher.epoch(epoch - 1);
             while (batches.hasNext()) {
-                // Each step's tensors (activations, gradients, temporaries) live in the arena: from the second step
-                // on, a step reuses the previous step's arrays instead of allocating its own. The batch comes from
-                // the loader's two prefetch buffers.
-                try (Arena.Scope step = arena.open();
-                     Autograd.Scope anomaly = config.detectAnomaly ? Autograd.detectAnomaly() : null) {
-                    Batch b = batches.next();
-                    batchIndex++;
+                StepBatch b = batches.next();
+                batchIndex++;
+                try (Autograd.Scope anomaly = config.detectAnomaly ? Autograd.detectAnomaly() : null) {
                     long t0 = System.nanoTime();
-                    Tensor out = model.forward(b.x());
-                    Tensor loss = loss(mse, out, b.labels());
-                    double value = loss.item();
+                    double value = step.forward(b);
                     guard.checkLoss(epoch, batchIndex, loader.batchesPerEpoch(), value);
                     long t1 = System.nanoTime();
-                    loss.backward();
+                    step.backward();
                     long t2 = System.nanoTime();
-                    if (config.clipNorm > 0) GradClip.clipGradNorm(model.parameters(), config.clipNorm);
-                    optimizer.step();
+                    step.update();
                     long t3 = System.nanoTime();
                     forwardNs += t1 - t0;
                     backwardNs += t2 - t1;
                     stepNs += t3 - t2;
-                    lossSum += value * b.size();
-                    seen += b.size();
-                    correct += countCorrect(out, b.labels());
-                    if (listener != null) listener.batch(epoch, b.size(), value);
+                    lossSum += value * b.rows();
+                    seen += b.rows();
+                    correct += step.correct();
+                    if (listener != null) listener.batch(epoch, b.rows(), value);
                 } catch (AnomalyException e) {
                     throw e.in("epoch " + epoch + ", batch " + batchIndex + " of " + loader.batchesPerEpoch());
-                } finally {
-                    optimizer.zeroGrad(); // the gradients were arena memory: no parameter may keep one past its step
                 }
             }
             double seconds = (System.nanoTime() - start) / 1e9;
@@ -210,41 +204,6 @@ public final class Trainer {
             out.add(hiddenActivation ? new Sequential(layer, new Dropout(config.dropout, config.seed * 31 + i)) : layer);
         }
         return out;
-    }
-
-    private Optimizer optimizer(List<Tensor> params) {
-        return switch (config.optimizer) {
-            case SGD -> new SGD(params, config.lr, 0, 0, false, config.weightDecay);
-            case MOMENTUM -> new SGD(params, config.lr, config.momentum, 0, false, config.weightDecay);
-            case NESTEROV -> new SGD(params, config.lr, config.momentum, 0, true, config.weightDecay);
-            case ADAM -> new Adam(params, config.lr, 0.9, 0.999, 1e-8, config.weightDecay);
-            case ADAMW -> new AdamW(params, config.lr, 0.9, 0.999, 1e-8, config.weightDecay == 0 ? 0.01 : config.weightDecay);
-            case RMSPROP -> new RMSprop(params, config.lr, 0.99, 1e-8, 0, config.weightDecay);
-        };
-    }
-
-    private LrSchedule schedule() {
-        return switch (config.schedule) {
-            case COSINE -> LrSchedule.cosine(config.lr, config.epochs, 0);
-            case STEP -> LrSchedule.step(config.lr, Math.max(1, config.epochs / 3), 0.1);
-            case CONSTANT -> LrSchedule.constant(config.lr);
-        };
-    }
-
-    /** The training loss: Nielsen's quadratic cost against one-hot targets, or cross-entropy of the logits. */
-    static Tensor loss(boolean quadratic, Tensor output, int[] labels) {
-        return quadratic ? Losses.quadratic(output, Losses.oneHot(labels, output.shape(1), output.dtype()))
-                : Losses.crossEntropy(output, labels);
-    }
-
-    private static int countCorrect(Tensor out, int[] labels) {
-        int[] predicted;
-        try (Autograd.Scope s = Autograd.noGrad()) {
-            predicted = Evaluation.predictions(out);
-        }
-        int c = 0;
-        for (int i = 0; i < labels.length; i++) if (predicted[i] == labels[i]) c++;
-        return c;
     }
 
     /** Per-layer δ, gradient norms and saturation on a fixed held-out batch. */
@@ -281,7 +240,7 @@ public final class Trainer {
                     activations.set(activations.size() - 1, a);
                 }
             }
-            Tensor loss = loss(mse, a, labels);
+            Tensor loss = EagerStep.loss(mse ? TrainConfig.LossKind.MSE : TrainConfig.LossKind.CROSS_ENTROPY, a, labels);
             List<Tensor> targets = new ArrayList<>(zs);
             targets.addAll(weights);
             targets.addAll(biases);
@@ -312,7 +271,7 @@ public final class Trainer {
             for (LayerDiagnostics d : diag) {
                 if (d.saturatedFraction() > 0.5 && warned.add(d.layer())) {
                     w.add(String.format(java.util.Locale.ROOT, "epoch %d: layer %d is mostly saturated (%.0f%% of units have "
-                            + "f'(z) < 0.01), so it learns slowly; try a smaller --lr, another --activation or the "
+                            + "f'(z) < 0.01), so it learns slowly; try a smaller learning rate, another activation or the "
                             + "cross-entropy loss", epoch, d.layer(), 100 * d.saturatedFraction()));
                 }
             }

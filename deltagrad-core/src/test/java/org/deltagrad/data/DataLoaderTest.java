@@ -3,8 +3,6 @@ package org.deltagrad.data;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotSame;
-import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.util.ArrayList;
@@ -12,7 +10,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.stream.IntStream;
 import org.deltagrad.DType;
-import org.deltagrad.Tensor;
 import org.junit.jupiter.api.Test;
 
 class DataLoaderTest {
@@ -85,49 +82,5 @@ class DataLoaderTest {
         Dataset d = DatasetTest.numbered(3);
         assertThrows(IllegalArgumentException.class, () -> new DataLoader(d, 0));
         assertThrows(IllegalArgumentException.class, () -> new DataLoader(d, 2).epoch(-1));
-    }
-
-    /** Buffers kept across epochs are made once: the same two tensors per batch shape every epoch. */
-    @Test
-    void keptPrefetchBuffersAreReusedAcrossEpochs() {
-        DataLoader loader = new DataLoader(DatasetTest.numbered(20), 8).shuffled(1); // batches of 8, 8 and 4
-        DataLoader.PrefetchBuffers kept = new DataLoader.PrefetchBuffers();
-        List<Tensor> first = new ArrayList<>(), second = new ArrayList<>();
-        for (Batch b : loader.prefetched(0, kept)) first.add(b.x());
-        for (Batch b : loader.prefetched(1, kept)) second.add(b.x());
-        assertEquals(3, first.size());
-        for (int i = 0; i < 3; i++) assertSame(first.get(i), second.get(i), "batch " + i);
-        assertNotSame(first.get(0), first.get(1));
-        assertNotSame(first.get(0), loader.prefetched(0).iterator().next().x(), "without kept buffers, new ones");
-    }
-
-    /** The prefetching iterator gives the same batches as epoch(), whichever thread gathered them. */
-    @Test
-    void prefetchedBatchesEqualTheOrdinaryOnes() {
-        int before = org.deltagrad.kernels.Parallel.threads();
-        try {
-            Dataset d = DatasetTest.numbered(103);
-            DataLoader loader = new DataLoader(d, 8).shuffled(5);
-            for (int threads : new int[] {1, 2}) {
-                org.deltagrad.kernels.Parallel.setThreads(threads);
-                DataLoader.PrefetchBuffers kept = new DataLoader.PrefetchBuffers();
-                for (int epoch = 0; epoch < 6; epoch++) {
-                    List<Batch> plain = collect(loader.epoch(epoch));
-                    int i = 0;
-                    // Odd epochs reuse the buffers of the epochs before them, as the Trainer does; even ones make their own.
-                    Iterable<Batch> prefetched = epoch % 2 == 1 ? loader.prefetched(epoch, kept) : loader.prefetched(epoch);
-                    for (Batch b : prefetched) { // check each batch within its step, as the Trainer does
-                        Batch want = plain.get(i++);
-                        assertArrayEquals(want.indices(), b.indices());
-                        assertArrayEquals(want.labels(), b.labels());
-                        assertArrayEquals(want.x().shape(), b.x().shape());
-                        assertArrayEquals(want.x().toFloatArray(), b.x().toFloatArray(), "epoch " + epoch + " batch " + i);
-                    }
-                    assertEquals(plain.size(), i);
-                }
-            }
-        } finally {
-            org.deltagrad.kernels.Parallel.setThreads(before);
-        }
     }
 }

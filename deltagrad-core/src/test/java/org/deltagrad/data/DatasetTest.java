@@ -14,9 +14,9 @@ import org.deltagrad.DType;
 import org.deltagrad.Tensor;
 import org.junit.jupiter.api.Test;
 
-class DatasetTest {
+public class DatasetTest {
     /** n rows of 2 features: row i holds (i, -i), label i % 3. */
-    static Dataset numbered(int n) {
+    public static Dataset numbered(int n) {
         float[] x = new float[n * 2];
         int[] y = new int[n];
         for (int i = 0; i < n; i++) {

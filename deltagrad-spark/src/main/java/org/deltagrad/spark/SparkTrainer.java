@@ -179,8 +179,8 @@ public final class SparkTrainer {
         ModelShape shape = new ModelShape(spec);
         Sequential model = spec.build(config.seed);
         List<Tensor> params = parameters(model);
-        Optimizer optimizer = Optimizers.of(config, params);
-        LrSchedule schedule = Optimizers.schedule(config);
+        Optimizer optimizer = config.newOptimizer(params);
+        LrSchedule schedule = config.newSchedule();
         DataLoader loader = new DataLoader(train, config.batch).shuffled(config.seed);
         int batches = loader.batchesPerEpoch();
         List<EpochStats> history = new ArrayList<>();

@@ -29,8 +29,8 @@ final class EagerReference {
         MlpSpec spec = new MlpSpec(train.numFeatures(), config.hidden, train.numClasses(), config.activation, quadratic, null, null);
         Sequential model = spec.build(config.seed);
         List<Tensor> params = SparkTrainer.parameters(model);
-        Optimizer optimizer = Optimizers.of(config, params);
-        LrSchedule schedule = Optimizers.schedule(config);
+        Optimizer optimizer = config.newOptimizer(params);
+        LrSchedule schedule = config.newSchedule();
         DataLoader loader = new DataLoader(train, config.batch).shuffled(config.seed);
         List<Double> losses = new ArrayList<>();
         optimizer.zeroGrad();

@@ -71,6 +71,9 @@ public final class BenchTrainCommand implements Callable<Integer> {
         long threadId = Thread.currentThread().getId();
         List<Long> allocated = new ArrayList<>();
         long[] last = {threadBean.getThreadAllocatedBytes(threadId)};
+        String[] trainingStep = {""};
+        List<Long> cpu = new ArrayList<>();
+        long[] lastCpu = {threadBean.getThreadCpuTime(threadId)};
         Trainer.Result result = new Trainer(config).fit(data, new Trainer.Listener() {
             @Override
             public void batch(int epoch, int size, double loss) {
@@ -79,10 +82,18 @@ public final class BenchTrainCommand implements Callable<Integer> {
             }
 
             @Override
+            public void trainingStep(String description) {
+                trainingStep[0] = description;
+            }
+
+            @Override
             public void epoch(EpochStats stats) {
                 long now = threadBean.getThreadAllocatedBytes(threadId);
                 allocated.add(now - last[0]);
                 last[0] = now;
+                long cpuNow = threadBean.getThreadCpuTime(threadId);
+                cpu.add(cpuNow - lastCpu[0]);
+                lastCpu[0] = cpuNow;
             }
         });
 
@@ -100,11 +111,14 @@ public final class BenchTrainCommand implements Callable<Integer> {
         r.put("backend", Gemm.backend().name());
         r.put("java", java());
         r.put("threads", threads);
+        r.put("step", trainingStep[0]);
         r.put("samples_per_epoch", samples);
         r.put("median_epoch_seconds", median);
         r.put("epoch_seconds", seconds);
         // The warm-up epochs too: on a JVM they show the JIT compiling the hot code (see docs/PERFORMANCE.md).
         r.put("warmup_epoch_seconds", result.epochs().subList(0, warmup).stream().mapToDouble(EpochStats::seconds).toArray());
+        // The training thread's CPU time (the pool's workers not counted): on a busy machine it moves less than the clock.
+        r.put("median_epoch_cpu_seconds", median(cpu.subList(warmup, warmup + timed).stream().mapToDouble(c -> c / 1e9).toArray()));
         r.put("min_epoch_seconds", Arrays.stream(seconds).min().orElse(Double.NaN));
         r.put("max_epoch_seconds", Arrays.stream(seconds).max().orElse(Double.NaN));
         r.put("gflops", flops / median / 1e9);
@@ -135,8 +149,8 @@ public final class BenchTrainCommand implements Callable<Integer> {
             for (double x : (double[]) r.get("warmup_epoch_seconds")) w.append(w.length() == 0 ? "" : ", ").append(String.format(Locale.ROOT, "%.3f", x));
             out.printf(Locale.ROOT, "warm-up epochs (the JIT compiling): %s s%n", w);
         }
-        // An optimiser may update parameters during the sweep (plain SGD does, Optimizer.backward): those updates are
-        // timed as backward, and step is what is left.
+        out.printf(Locale.ROOT, "training step: %s%n", trainingStep[0]);
+        // The compiled step may update parameters during the backward pass: those updates are timed as backward.
         out.printf(Locale.ROOT, "matmul GFLOP/s: %.1f; forward %.3f s, backward %.3f s (updates made during it included), "
                 + "step %.3f s per epoch; forward+backward = %.2f x forward%n", flops / median / 1e9, forward, backward, step,
                 (forward + backward) / forward);
