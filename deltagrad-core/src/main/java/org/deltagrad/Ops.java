@@ -25,8 +25,8 @@ final class Ops {
     enum Op {
         NEG, EXP, LOG, SQRT, ABS, SIN, COS, POW, CLAMP, TO, COPY,
         TANH, TANH_BACKWARD, SIGMOID, SIGMOID_BACKWARD, RELU, RELU_BACKWARD,
-        ADD, SUB, MUL, DIV, POW_TENSOR, WHERE,
-        SUM, EXPAND, RESHAPE, PERMUTE, NARROW, EMBED, CONCAT, GATHER, SCATTER_ADD,
+        ADD, SUB, MUL, DIV, POW_TENSOR, WHERE, MAXIMUM, MINIMUM,
+        SUM, AMAX, AMIN, EXPAND, RESHAPE, PERMUTE, NARROW, EMBED, CONCAT, GATHER, SCATTER_ADD,
         MATMUL, LINEAR,
         CROSS_ENTROPY, SOFTMAX_MINUS_ONE_HOT, QUADRATIC_COST, BINARY_CROSS_ENTROPY_WITH_LOGITS;
 
@@ -86,9 +86,13 @@ final class Ops {
         return record(COS, (g, n) -> grads(g.mul(n.saved(0).sin()).neg()), TensorKernels.unary(Unary.COS, x), saved(x), x);
     }
 
-    /** x^p for a constant p: d/dx = p·x^(p−1). */
+    /**
+     * x^p for a constant p: d/dx = p·x^(p−1), and 0 everywhere for p = 0 (PyTorch's pow_backward; the formula
+     * would give 0·0^(−1) = NaN at x = 0).
+     */
     static Tensor pow(Tensor x, double p) {
-        return record(POW, (g, n) -> grads(p == 2 ? g.mul(n.saved(0)).mul(2) : g.mul(n.saved(0).pow(p - 1)).mul(p)),
+        return record(POW, (g, n) -> grads(p == 0 ? Tensor.zeros(g.dtype, g.shape)
+                        : p == 2 ? g.mul(n.saved(0)).mul(2) : g.mul(n.saved(0).pow(p - 1)).mul(p)),
                 TensorKernels.unary(Unary.POW, x, p, 0), saved(x), x);
     }
 
@@ -178,14 +182,30 @@ final class Ops {
         }, TensorKernels.binary("div", Binary.DIV, a, b), saved(a, b), a, b);
     }
 
-    /** a^b with a tensor exponent: ∂/∂a = b·a^(b−1), ∂/∂b = a^b·ln a. */
+    /**
+     * a^b with a tensor exponent: ∂/∂a = b·a^(b−1), 0 where b = 0; ∂/∂b = a^b·ln a, 0 where a = 0 and b ≥ 0
+     * (PyTorch's pow_backward_self and pow_backward_exponent, which mask the 0·∞ = NaN of the formulas there).
+     */
     static Tensor pow(Tensor a, Tensor b) {
         Tensor y = TensorKernels.binary("pow", Binary.POW, a, b);
         return record(POW_TENSOR, (g, n) -> {
-            Tensor base = n.saved(0), e = n.saved(1);
-            return grads(n.needsInputGrad(0) ? g.mul(e).mul(base.pow(e.sub(1))) : null,
-                    n.needsInputGrad(1) ? g.mul(n.saved(2)).mul(base.log()) : null);
+            Tensor base = n.saved(0), e = n.saved(1), zero = Tensor.scalar(0, g.dtype);
+            return grads(n.needsInputGrad(0) ? Tensor.where(e.eq(0), zero, g.mul(e).mul(base.pow(e.sub(1)))) : null,
+                    n.needsInputGrad(1) ? Tensor.where(base.eq(0).mul(e.ge(0)), zero, g.mul(n.saved(2)).mul(base.log())) : null);
         }, y, saved(a, b, y), a, b);
+    }
+
+    /**
+     * The element-wise larger (smaller) of a and b. At a tie each side gets half the gradient, as PyTorch's
+     * maximum/minimum do (derivatives.yaml: {@code at::where(self == other, grad / 2, grad)}, masked).
+     */
+    static Tensor maximum(Tensor a, Tensor b, boolean max) {
+        Tensor y = TensorKernels.binary(max ? "maximum" : "minimum", max ? Binary.MAX : Binary.MIN, a, b);
+        return record(max ? MAXIMUM : MINIMUM, (g, n) -> {
+            Tensor x = n.saved(0), o = n.saved(1), half = x.eq(o).mul(0.5);
+            return grads(n.needsInputGrad(0) ? g.mul((max ? x.gt(o) : x.lt(o)).add(half)) : null,
+                    n.needsInputGrad(1) ? g.mul((max ? o.gt(x) : o.lt(x)).add(half)) : null);
+        }, y, saved(a, b), a, b);
     }
 
     /** where(cond, a, b): the condition is a constant mask; each branch gets the gradient where it was chosen. */
@@ -204,6 +224,21 @@ final class Ops {
     static Tensor sum(Tensor x, int[] axes, boolean keepDim) {
         int[] inShape = x.shape, kept = TensorKernels.keptShape(inShape, axes);
         return record(SUM, (g, n) -> grads(g.reshape(kept).expand(inShape)), TensorKernels.sum(x, axes, keepDim), null, x);
+    }
+
+    /**
+     * The largest (smallest) entries along the resolved axis a. The k tied extremes of a slice each get 1/k of its
+     * gradient, as PyTorch's amax/amin and whole max()/min() do (its max(dim), which also returns indices, sends all
+     * to the index it returns instead).
+     */
+    static Tensor amax(Tensor x, int a, boolean keepDim, boolean max) {
+        int[] inShape = x.shape, kept = TensorKernels.keptShape(inShape, new int[] {a});
+        Tensor y = TensorKernels.gather(x, a, TensorKernels.argExtreme(x, a, max));
+        Tensor out = keepDim ? y : y.reshapeView(TensorKernels.dropAxes(inShape, new int[] {a}));
+        return record(max ? AMAX : AMIN, (g, n) -> {
+            Tensor ties = n.saved(0).eq(n.saved(1));
+            return grads(g.reshape(kept).expand(inShape).mul(ties.div(ties.sum(a, true))));
+        }, out, saved(x, y), x);
     }
 
     /** A view that repeats size-1 dimensions (stride 0); the engine sums the gradient back. */

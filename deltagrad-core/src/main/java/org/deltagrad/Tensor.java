@@ -493,14 +493,14 @@ public final class Tensor {
         return Ops.clamp(this, lo, hi);
     }
 
-    /** Element-wise larger of the two (ties send the gradient to this tensor). */
+    /** Element-wise larger of the two, broadcast; at a tie each gets half the gradient (as in PyTorch). */
     public Tensor maximum(Tensor other) {
-        return where(ge(other), this, other);
+        return Ops.maximum(this, other, true);
     }
 
-    /** Element-wise smaller of the two (ties send the gradient to this tensor). */
+    /** Element-wise smaller of the two, broadcast; at a tie each gets half the gradient (as in PyTorch). */
     public Tensor minimum(Tensor other) {
-        return where(le(other), this, other);
+        return Ops.maximum(this, other, false);
     }
 
     /** Picks a where cond ≠ 0, else b (all three broadcast together). */
@@ -568,24 +568,24 @@ public final class Tensor {
         return sum(axis, keepDim).div(shape(axis));
     }
 
-    /** Largest element (0-dimensional); the gradient goes to the first largest. */
+    /** Largest element (0-dimensional); k tied largest each get 1/k of the gradient (PyTorch's max()). */
     public Tensor max() {
         return reshape(-1).max(0, false);
     }
 
-    /** Largest along an axis; the gradient goes to the first largest entry of each slice. */
+    /** Largest along an axis; k tied largest of a slice each get 1/k of its gradient (PyTorch's amax). */
     public Tensor max(int axis, boolean keepDim) {
-        Tensor m = gather(axis, argmax(axis, true));
-        return keepDim ? m : m.squeeze(axis);
+        return Ops.amax(this, Shapes.axis("max", axis, shape.length), keepDim, true);
     }
 
+    /** Smallest element (0-dimensional); ties split the gradient evenly, as in {@link #max()}. */
     public Tensor min() {
         return reshape(-1).min(0, false);
     }
 
+    /** Smallest along an axis; ties split the gradient evenly, as in {@link #max(int, boolean)}. */
     public Tensor min(int axis, boolean keepDim) {
-        Tensor m = gather(axis, TensorKernels.argExtreme(this, axis, false));
-        return keepDim ? m : m.squeeze(axis);
+        return Ops.amax(this, Shapes.axis("min", axis, shape.length), keepDim, false);
     }
 
     /** Index of the largest entry along axis, as a (constant) tensor of this dtype. */

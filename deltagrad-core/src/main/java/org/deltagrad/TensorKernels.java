@@ -489,7 +489,7 @@ final class TensorKernels {
 
     // ---------------------------------------------------------------- helpers
 
-    private static int[] dropAxes(int[] shape, int[] axes) {
+    static int[] dropAxes(int[] shape, int[] axes) {
         int[] out = new int[shape.length - axes.length];
         int k = 0;
         outer:

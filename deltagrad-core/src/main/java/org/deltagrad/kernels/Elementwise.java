@@ -11,7 +11,7 @@ public final class Elementwise {
     public enum Unary { NEG, EXP, LOG, SQRT, ABS, TANH, SIGMOID, RELU, SIN, COS, SIGN, POW, CLAMP }
 
     /** Two-input element-wise functions; comparisons yield 1 or 0. */
-    public enum Binary { ADD, SUB, MUL, DIV, POW, GT, LT, GE, LE, EQ, NE }
+    public enum Binary { ADD, SUB, MUL, DIV, POW, MAX, MIN, GT, LT, GE, LE, EQ, NE }
 
     /** The activations whose backward product g·f'(saved) has its own one-pass loop. */
     public enum ActivationBackward { RELU, SIGMOID, TANH }
@@ -120,6 +120,8 @@ public final class Elementwise {
             case MUL -> { for (int i = 0; i < n; i++) o[oo + i] = a[ao + i * sa] * b[bo + i * sb]; }
             case DIV -> { for (int i = 0; i < n; i++) o[oo + i] = a[ao + i * sa] / b[bo + i * sb]; }
             case POW -> { for (int i = 0; i < n; i++) o[oo + i] = (float) Math.pow(a[ao + i * sa], b[bo + i * sb]); }
+            case MAX -> { for (int i = 0; i < n; i++) o[oo + i] = Math.max(a[ao + i * sa], b[bo + i * sb]); }
+            case MIN -> { for (int i = 0; i < n; i++) o[oo + i] = Math.min(a[ao + i * sa], b[bo + i * sb]); }
             case GT -> { for (int i = 0; i < n; i++) o[oo + i] = a[ao + i * sa] > b[bo + i * sb] ? 1f : 0f; }
             case LT -> { for (int i = 0; i < n; i++) o[oo + i] = a[ao + i * sa] < b[bo + i * sb] ? 1f : 0f; }
             case GE -> { for (int i = 0; i < n; i++) o[oo + i] = a[ao + i * sa] >= b[bo + i * sb] ? 1f : 0f; }
@@ -146,6 +148,8 @@ public final class Elementwise {
             case MUL -> { for (int i = 0; i < n; i++) o[oo + i] = a[ao + i * sa] * b[bo + i * sb]; }
             case DIV -> { for (int i = 0; i < n; i++) o[oo + i] = a[ao + i * sa] / b[bo + i * sb]; }
             case POW -> { for (int i = 0; i < n; i++) o[oo + i] = Math.pow(a[ao + i * sa], b[bo + i * sb]); }
+            case MAX -> { for (int i = 0; i < n; i++) o[oo + i] = Math.max(a[ao + i * sa], b[bo + i * sb]); }
+            case MIN -> { for (int i = 0; i < n; i++) o[oo + i] = Math.min(a[ao + i * sa], b[bo + i * sb]); }
             case GT -> { for (int i = 0; i < n; i++) o[oo + i] = a[ao + i * sa] > b[bo + i * sb] ? 1d : 0d; }
             case LT -> { for (int i = 0; i < n; i++) o[oo + i] = a[ao + i * sa] < b[bo + i * sb] ? 1d : 0d; }
             case GE -> { for (int i = 0; i < n; i++) o[oo + i] = a[ao + i * sa] >= b[bo + i * sb] ? 1d : 0d; }
