@@ -23,10 +23,11 @@ final class Ops {
 
     /** Every recorded op, once: a graph node's name is its camel-case form, e.g. {@code tanhBackward}. */
     enum Op {
-        NEG, EXP, LOG, SQRT, ABS, SIN, COS, POW, CLAMP, TO, COPY,
+        NEG, EXP, LOG, SQRT, ABS, SIN, COS, ERF, FLOOR, ROUND, POW, CLAMP, TO, COPY,
         TANH, TANH_BACKWARD, SIGMOID, SIGMOID_BACKWARD, RELU, RELU_BACKWARD,
         ADD, SUB, MUL, DIV, POW_TENSOR, WHERE, MAXIMUM, MINIMUM,
-        SUM, AMAX, AMIN, EXPAND, RESHAPE, PERMUTE, NARROW, EMBED, CONCAT, GATHER, SCATTER_ADD,
+        SUM, AMAX, AMIN, PROD, CUMSUM, EXPAND, RESHAPE, PERMUTE, NARROW, EMBED, SLICE, EMBED_STRIDED, FLIP,
+        CONCAT, GATHER, SCATTER_ADD,
         MATMUL, LINEAR,
         CROSS_ENTROPY, SOFTMAX_MINUS_ONE_HOT, QUADRATIC_COST, BINARY_CROSS_ENTROPY_WITH_LOGITS;
 
@@ -84,6 +85,22 @@ final class Ops {
 
     static Tensor cos(Tensor x) {
         return record(COS, (g, n) -> grads(g.mul(n.saved(0).sin()).neg()), TensorKernels.unary(Unary.COS, x), saved(x), x);
+    }
+
+    /** erf(x): d/dx = 2/√π·e^(−x²). */
+    static Tensor erf(Tensor x) {
+        return record(ERF, (g, n) -> grads(g.mul(n.saved(0).square().neg().exp().mul(2 / Math.sqrt(Math.PI)))),
+                TensorKernels.unary(Unary.ERF, x), saved(x), x);
+    }
+
+    /** Piecewise constant, so the gradient is 0 everywhere (PyTorch's floor and round give zeros too). */
+    static Tensor floor(Tensor x) {
+        return record(FLOOR, (g, n) -> grads(Tensor.zeros(g.dtype, g.shape)), TensorKernels.unary(Unary.FLOOR, x), null, x);
+    }
+
+    /** Rounds half to even, as PyTorch's round; gradient 0 everywhere, as {@link #floor}. */
+    static Tensor round(Tensor x) {
+        return record(ROUND, (g, n) -> grads(Tensor.zeros(g.dtype, g.shape)), TensorKernels.unary(Unary.ROUND, x), null, x);
     }
 
     /**
@@ -239,6 +256,62 @@ final class Ops {
             Tensor ties = n.saved(0).eq(n.saved(1));
             return grads(g.reshape(kept).expand(inShape).mul(ties.div(ties.sum(a, true))));
         }, out, saved(x, y), x);
+    }
+
+    /**
+     * The product along the resolved axis a. Without zeros the gradient is g·y/x; with zeros in x it is the product
+     * of the others, built as a product over a copy of each slice with one entry set to 1 (PyTorch's
+     * prod_safe_zeros_backward gives the same: a lone zero gets the others' product, several zeros give 0 to all).
+     */
+    static Tensor prod(Tensor x, int a, boolean keepDim) {
+        int[] inShape = x.shape, kept = TensorKernels.keptShape(inShape, new int[] {a});
+        Tensor y = TensorKernels.prod(x, a, keepDim);
+        return record(PROD, (g, n) -> {
+            Tensor xs = n.saved(0), gk = g.reshape(kept).expand(inShape);
+            if (xs.eq(0).sum().item() == 0) return grads(gk.mul(n.saved(1).reshape(kept)).div(xs));
+            return grads(gk.mul(productOfOthers(xs, a)));
+        }, y, saved(x, y), x);
+    }
+
+    /** For each entry of x, the product of the other entries of its slice along axis a, by differentiable ops. */
+    private static Tensor productOfOthers(Tensor x, int a) {
+        int len = x.shape[a];
+        int[] square = new int[x.shape.length + 1], eyeShape = new int[square.length];
+        for (int d = 0, k = 0; d < square.length; d++) {
+            square[d] = d == a + 1 ? len : x.shape[k];
+            eyeShape[d] = d == a || d == a + 1 ? len : 1;
+            if (d != a) k++;
+        }
+        double[] eye = new double[len * len];
+        for (int i = 0; i < len; i++) eye[i * len + i] = 1;
+        Tensor others = Tensor.where(Tensor.of(eye, eyeShape), Tensor.scalar(1, x.dtype), x.unsqueeze(a).expand(square));
+        return prod(others, a + 1, false);
+    }
+
+    /** Running sums along the resolved axis a; the gradient is the running sum of g taken from the end. */
+    static Tensor cumsum(Tensor x, int a) {
+        return record(CUMSUM, (g, n) -> grads(flip(cumsum(flip(g, new int[] {a}), a), new int[] {a})),
+                TensorKernels.cumsum(x, a), null, x);
+    }
+
+    /** x reversed along the resolved, distinct axes; its own adjoint. */
+    static Tensor flip(Tensor x, int[] axes) {
+        int[] ax = axes.clone();
+        return record(FLIP, (g, n) -> grads(flip(g, ax)), TensorKernels.flip(x, ax), null, x);
+    }
+
+    /** The view of entries start, start + step, … before end along the resolved axis a (all in range, step &gt; 0). */
+    static Tensor slice(Tensor x, int a, int start, int end, int step) {
+        int[] inShape = x.shape;
+        return record(SLICE, (g, n) -> grads(embedStrided(g, a, start, step, inShape)),
+                TensorKernels.slice(x, a, start, end, step), null, x);
+    }
+
+    /** The adjoint of slice: zeros of {@code shape} with x written at start, start + step, … along axis. */
+    static Tensor embedStrided(Tensor x, int axis, int start, int step, int[] shape) {
+        int end = start + x.shape[axis] * step;
+        return record(EMBED_STRIDED, (g, n) -> grads(slice(g, axis, start, end, step)),
+                TensorKernels.embedStrided(x, axis, start, step, shape), null, x);
     }
 
     /** A view that repeats size-1 dimensions (stride 0); the engine sums the gradient back. */
