@@ -249,6 +249,9 @@ final class Ops {
      * to the index it returns instead).
      */
     static Tensor amax(Tensor x, int a, boolean keepDim, boolean max) {
+        if (x.shape[a] == 0) {
+            throw new IllegalArgumentException((max ? "max" : "min") + ": axis " + a + " of shape " + Shapes.str(x.shape) + " is empty");
+        }
         int[] inShape = x.shape, kept = TensorKernels.keptShape(inShape, new int[] {a});
         Tensor y = TensorKernels.gather(x, a, TensorKernels.argExtreme(x, a, max));
         Tensor out = keepDim ? y : y.reshapeView(TensorKernels.dropAxes(inShape, new int[] {a}));

@@ -2,6 +2,8 @@ package org.deltagrad;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import java.util.function.Function;
@@ -37,6 +39,14 @@ class OpsAtKinksTest {
         // The value is the tied element itself, not a sum of thirds.
         double v = 0.1 + 0.2;
         assertEquals(v, Tensor.of(new double[] {v, v, v}, 3).max(0, false).item(), 0);
+    }
+
+    @Test
+    void maxOfAnEmptyAxisNamesTheOp() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Tensor.zeros(DType.FLOAT64, 2, 0).min(1, false));
+        assertEquals("min: axis 1 of shape [2, 0] is empty", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> Tensor.zeros(DType.FLOAT64, 0).max());
+        assertTrue(e.getMessage().startsWith("max: axis 0"), e.getMessage());
     }
 
     @Test
