@@ -65,6 +65,12 @@ class NewOpsTest {
         assertArrayEquals(new double[] {1, 2, 3, 5, 7, 9}, x.cumsum(0).toDoubleArray(), 0);
         assertArrayEquals(new double[] {3, 2, 1, 3, 2, 1}, grad(x, v -> v.cumsum(-1)), 0);
         assertThrows(IllegalArgumentException.class, () -> x.cumsum(2));
+        Tensor f = Tensor.of(new float[] {1, 2, 3, 4}, 2, 2);
+        assertArrayEquals(new float[] {1, 3, 3, 7}, f.cumsum(1).toFloatArray(), 0);
+        assertArrayEquals(new float[] {2, 12}, f.prod(1, false).toFloatArray(), 0);
+        assertArrayEquals(new float[] {4, 3, 2, 1}, f.flip(0, 1).toFloatArray(), 0);
+        assertArrayEquals(new float[] {2, 4}, f.t().slice(0, 1, 2, 1).toFloatArray(), 0);
+        assertEquals(DType.FLOAT32, f.cumsum(0).dtype());
     }
 
     // PyTorch's prod_backward: with no zero, grad·result/input; with zeros, prod_safe_zeros_backward: a lone zero gets
@@ -96,6 +102,10 @@ class NewOpsTest {
         assertArrayEquals(new int[] {4, 2, 3}, v.repeat(4, 2, 1).shape());
         assertArrayEquals(new double[] {1, 2, 1, 2, 3, 4, 3, 4}, t(new double[] {1, 2, 3, 4}, 2, 2).repeat(1, 2).toDoubleArray(), 0);
         assertArrayEquals(new double[] {8, 8, 8}, grad(v, w -> w.repeat(4, 2)), 0);
+        assertArrayEquals(new int[] {0, 3}, v.repeat(0, 1).shape());
+        assertArrayEquals(new double[] {7, 7}, t(new double[] {7}, 1, 1).repeat(2, 1).toDoubleArray(), 0);
+        assertArrayEquals(new double[] {3, 2, 1, 0}, Tensor.arange(DType.FLOAT64, 0, 4, 1).flip(0).toDoubleArray(), 0);
+        assertEquals(0, Tensor.zeros(DType.FLOAT64, 0, 3).cumsum(1).numel());
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> x.repeat(2));
         assertTrue(e.getMessage().startsWith("repeat:") && e.getMessage().contains("[2, 3]"), e.getMessage());
 
