@@ -23,10 +23,11 @@ final class Ops {
 
     /** Every recorded op, once: a graph node's name is its camel-case form, e.g. {@code tanhBackward}. */
     enum Op {
-        NEG, EXP, LOG, SQRT, ABS, SIN, COS, POW, CLAMP, TO, COPY,
+        NEG, EXP, LOG, SQRT, ABS, SIN, COS, ERF, FLOOR, ROUND, POW, CLAMP, TO, COPY,
         TANH, TANH_BACKWARD, SIGMOID, SIGMOID_BACKWARD, RELU, RELU_BACKWARD,
-        ADD, SUB, MUL, DIV, POW_TENSOR, WHERE,
-        SUM, EXPAND, RESHAPE, PERMUTE, NARROW, EMBED, CONCAT, GATHER, SCATTER_ADD,
+        ADD, SUB, MUL, DIV, POW_TENSOR, WHERE, MAXIMUM, MINIMUM,
+        SUM, AMAX, AMIN, PROD, CUMSUM, EXPAND, RESHAPE, PERMUTE, NARROW, EMBED, SLICE, EMBED_STRIDED, FLIP,
+        CONCAT, GATHER, SCATTER_ADD,
         MATMUL, LINEAR,
         CROSS_ENTROPY, SOFTMAX_MINUS_ONE_HOT, QUADRATIC_COST, BINARY_CROSS_ENTROPY_WITH_LOGITS;
 
@@ -86,9 +87,29 @@ final class Ops {
         return record(COS, (g, n) -> grads(g.mul(n.saved(0).sin()).neg()), TensorKernels.unary(Unary.COS, x), saved(x), x);
     }
 
-    /** x^p for a constant p: d/dx = p·x^(p−1). */
+    /** erf(x): d/dx = 2/√π·e^(−x²). */
+    static Tensor erf(Tensor x) {
+        return record(ERF, (g, n) -> grads(g.mul(n.saved(0).square().neg().exp().mul(2 / Math.sqrt(Math.PI)))),
+                TensorKernels.unary(Unary.ERF, x), saved(x), x);
+    }
+
+    /** Piecewise constant, so the gradient is 0 everywhere (PyTorch's floor and round give zeros too). */
+    static Tensor floor(Tensor x) {
+        return record(FLOOR, (g, n) -> grads(Tensor.zeros(g.dtype, g.shape)), TensorKernels.unary(Unary.FLOOR, x), null, x);
+    }
+
+    /** Rounds half to even, as PyTorch's round; gradient 0 everywhere, as {@link #floor}. */
+    static Tensor round(Tensor x) {
+        return record(ROUND, (g, n) -> grads(Tensor.zeros(g.dtype, g.shape)), TensorKernels.unary(Unary.ROUND, x), null, x);
+    }
+
+    /**
+     * x^p for a constant p: d/dx = p·x^(p−1), and 0 everywhere for p = 0 (PyTorch's pow_backward; the formula
+     * would give 0·0^(−1) = NaN at x = 0).
+     */
     static Tensor pow(Tensor x, double p) {
-        return record(POW, (g, n) -> grads(p == 2 ? g.mul(n.saved(0)).mul(2) : g.mul(n.saved(0).pow(p - 1)).mul(p)),
+        return record(POW, (g, n) -> grads(p == 0 ? Tensor.zeros(g.dtype, g.shape)
+                        : p == 2 ? g.mul(n.saved(0)).mul(2) : g.mul(n.saved(0).pow(p - 1)).mul(p)),
                 TensorKernels.unary(Unary.POW, x, p, 0), saved(x), x);
     }
 
@@ -178,14 +199,30 @@ final class Ops {
         }, TensorKernels.binary("div", Binary.DIV, a, b), saved(a, b), a, b);
     }
 
-    /** a^b with a tensor exponent: ∂/∂a = b·a^(b−1), ∂/∂b = a^b·ln a. */
+    /**
+     * a^b with a tensor exponent: ∂/∂a = b·a^(b−1), 0 where b = 0; ∂/∂b = a^b·ln a, 0 where a = 0 and b ≥ 0
+     * (PyTorch's pow_backward_self and pow_backward_exponent, which mask the 0·∞ = NaN of the formulas there).
+     */
     static Tensor pow(Tensor a, Tensor b) {
         Tensor y = TensorKernels.binary("pow", Binary.POW, a, b);
         return record(POW_TENSOR, (g, n) -> {
-            Tensor base = n.saved(0), e = n.saved(1);
-            return grads(n.needsInputGrad(0) ? g.mul(e).mul(base.pow(e.sub(1))) : null,
-                    n.needsInputGrad(1) ? g.mul(n.saved(2)).mul(base.log()) : null);
+            Tensor base = n.saved(0), e = n.saved(1), zero = Tensor.scalar(0, g.dtype);
+            return grads(n.needsInputGrad(0) ? Tensor.where(e.eq(0), zero, g.mul(e).mul(base.pow(e.sub(1)))) : null,
+                    n.needsInputGrad(1) ? Tensor.where(base.eq(0).mul(e.ge(0)), zero, g.mul(n.saved(2)).mul(base.log())) : null);
         }, y, saved(a, b, y), a, b);
+    }
+
+    /**
+     * The element-wise larger (smaller) of a and b. At a tie each side gets half the gradient, as PyTorch's
+     * maximum/minimum do (derivatives.yaml: {@code at::where(self == other, grad / 2, grad)}, masked).
+     */
+    static Tensor maximum(Tensor a, Tensor b, boolean max) {
+        Tensor y = TensorKernels.binary(max ? "maximum" : "minimum", max ? Binary.MAX : Binary.MIN, a, b);
+        return record(max ? MAXIMUM : MINIMUM, (g, n) -> {
+            Tensor x = n.saved(0), o = n.saved(1), half = x.eq(o).mul(0.5);
+            return grads(n.needsInputGrad(0) ? g.mul((max ? x.gt(o) : x.lt(o)).add(half)) : null,
+                    n.needsInputGrad(1) ? g.mul((max ? o.gt(x) : o.lt(x)).add(half)) : null);
+        }, y, saved(a, b), a, b);
     }
 
     /** where(cond, a, b): the condition is a constant mask; each branch gets the gradient where it was chosen. */
@@ -204,6 +241,80 @@ final class Ops {
     static Tensor sum(Tensor x, int[] axes, boolean keepDim) {
         int[] inShape = x.shape, kept = TensorKernels.keptShape(inShape, axes);
         return record(SUM, (g, n) -> grads(g.reshape(kept).expand(inShape)), TensorKernels.sum(x, axes, keepDim), null, x);
+    }
+
+    /**
+     * The largest (smallest) entries along the resolved axis a. The k tied extremes of a slice each get 1/k of its
+     * gradient, as PyTorch's amax/amin and whole max()/min() do (its max(dim), which also returns indices, sends all
+     * to the index it returns instead).
+     */
+    static Tensor amax(Tensor x, int a, boolean keepDim, boolean max) {
+        if (x.shape[a] == 0) {
+            throw new IllegalArgumentException((max ? "max" : "min") + ": axis " + a + " of shape " + Shapes.str(x.shape) + " is empty");
+        }
+        int[] inShape = x.shape, kept = TensorKernels.keptShape(inShape, new int[] {a});
+        Tensor y = TensorKernels.gather(x, a, TensorKernels.argExtreme(x, a, max));
+        Tensor out = keepDim ? y : y.reshapeView(TensorKernels.dropAxes(inShape, new int[] {a}));
+        return record(max ? AMAX : AMIN, (g, n) -> {
+            Tensor ties = n.saved(0).eq(n.saved(1));
+            return grads(g.reshape(kept).expand(inShape).mul(ties.div(ties.sum(a, true))));
+        }, out, saved(x, y), x);
+    }
+
+    /**
+     * The product along the resolved axis a. Without zeros the gradient is g·y/x; with zeros in x it is the product
+     * of the others, built as a product over a copy of each slice with one entry set to 1 (PyTorch's
+     * prod_safe_zeros_backward gives the same: a lone zero gets the others' product, several zeros give 0 to all).
+     */
+    static Tensor prod(Tensor x, int a, boolean keepDim) {
+        int[] inShape = x.shape, kept = TensorKernels.keptShape(inShape, new int[] {a});
+        Tensor y = TensorKernels.prod(x, a, keepDim);
+        return record(PROD, (g, n) -> {
+            Tensor xs = n.saved(0), gk = g.reshape(kept).expand(inShape);
+            if (xs.eq(0).sum().item() == 0) return grads(gk.mul(n.saved(1).reshape(kept)).div(xs));
+            return grads(gk.mul(productOfOthers(xs, a)));
+        }, y, saved(x, y), x);
+    }
+
+    /** For each entry of x, the product of the other entries of its slice along axis a, by differentiable ops. */
+    private static Tensor productOfOthers(Tensor x, int a) {
+        int len = x.shape[a];
+        int[] square = new int[x.shape.length + 1], eyeShape = new int[square.length];
+        for (int d = 0, k = 0; d < square.length; d++) {
+            square[d] = d == a + 1 ? len : x.shape[k];
+            eyeShape[d] = d == a || d == a + 1 ? len : 1;
+            if (d != a) k++;
+        }
+        double[] eye = new double[len * len];
+        for (int i = 0; i < len; i++) eye[i * len + i] = 1;
+        Tensor others = Tensor.where(Tensor.of(eye, eyeShape), Tensor.scalar(1, x.dtype), x.unsqueeze(a).expand(square));
+        return prod(others, a + 1, false);
+    }
+
+    /** Running sums along the resolved axis a; the gradient is the running sum of g taken from the end. */
+    static Tensor cumsum(Tensor x, int a) {
+        return record(CUMSUM, (g, n) -> grads(flip(cumsum(flip(g, new int[] {a}), a), new int[] {a})),
+                TensorKernels.cumsum(x, a), null, x);
+    }
+
+    /** x reversed along the resolved, distinct axes; its own adjoint. */
+    static Tensor flip(Tensor x, int[] axes) {
+        int[] ax = axes.clone();
+        return record(FLIP, (g, n) -> grads(flip(g, ax)), TensorKernels.flip(x, ax), null, x);
+    }
+
+    /** The view of entries start, start + step, … before end along the resolved axis a (all in range, step &gt; 0). */
+    static Tensor slice(Tensor x, int a, int start, int end, int step) {
+        int[] inShape = x.shape;
+        return record(SLICE, (g, n) -> grads(embedStrided(g, a, start, step, inShape)),
+                TensorKernels.slice(x, a, start, end, step), null, x);
+    }
+
+    /** The adjoint of slice: zeros of {@code shape} with x written at start, start + step, … along axis. */
+    static Tensor embedStrided(Tensor x, int axis, int start, int step, int[] shape) {
+        int end = start + x.shape[axis] * step;
+        return record(EMBED_STRIDED, (g, n) -> grads(slice(g, axis, start, end, step)),
+                TensorKernels.embedStrided(x, axis, start, step, shape), null, x);
     }
 
     /** A view that repeats size-1 dimensions (stride 0); the engine sums the gradient back. */

@@ -450,6 +450,31 @@ public final class Tensor {
     public Tensor sin() { return Ops.sin(this); }
     public Tensor cos() { return Ops.cos(this); }
     public Tensor square() { return Ops.pow(this, 2); }
+    public Tensor erf() { return Ops.erf(this); }
+
+    /** Rounded down; piecewise constant, so its gradient is 0 (as in PyTorch). */
+    public Tensor floor() { return Ops.floor(this); }
+
+    /** Rounded to the nearest integer, halves to even (as PyTorch's round); its gradient is 0. */
+    public Tensor round() { return Ops.round(this); }
+
+    /** GELU in its exact form x·Φ(x) = x/2·(1 + erf(x/√2)), PyTorch's default. */
+    public Tensor gelu() {
+        return gelu("none");
+    }
+
+    /** GELU as PyTorch's F.gelu(x, approximate=...): "none" (exact, with erf) or "tanh". */
+    public Tensor gelu(String approximate) {
+        switch (approximate) {
+            case "none":
+                return mul(div(Math.sqrt(2)).erf().add(1)).mul(0.5);
+            case "tanh":
+                // 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))
+                return mul(add(pow(3).mul(0.044715)).mul(Math.sqrt(2 / Math.PI)).tanh().add(1)).mul(0.5);
+            default:
+                throw new IllegalArgumentException("gelu: approximate must be \"none\" or \"tanh\", got \"" + approximate + "\"");
+        }
+    }
 
     /** Clamps every element into [lo, hi]. */
     public Tensor clamp(double lo, double hi) {
@@ -457,14 +482,14 @@ public final class Tensor {
         return Ops.clamp(this, lo, hi);
     }
 
-    /** Element-wise larger of the two (ties send the gradient to this tensor). */
+    /** Element-wise larger of the two, broadcast; at a tie each gets half the gradient (as in PyTorch). */
     public Tensor maximum(Tensor other) {
-        return where(ge(other), this, other);
+        return Ops.maximum(this, other, true);
     }
 
-    /** Element-wise smaller of the two (ties send the gradient to this tensor). */
+    /** Element-wise smaller of the two, broadcast; at a tie each gets half the gradient (as in PyTorch). */
     public Tensor minimum(Tensor other) {
-        return where(le(other), this, other);
+        return Ops.maximum(this, other, false);
     }
 
     /** Picks a where cond ≠ 0, else b (all three broadcast together). */
@@ -532,24 +557,49 @@ public final class Tensor {
         return sum(axis, keepDim).div(shape(axis));
     }
 
-    /** Largest element (0-dimensional); the gradient goes to the first largest. */
+    /** Largest element (0-dimensional); k tied largest each get 1/k of the gradient (PyTorch's max()). */
     public Tensor max() {
         return reshape(-1).max(0, false);
     }
 
-    /** Largest along an axis; the gradient goes to the first largest entry of each slice. */
+    /** Largest along an axis; k tied largest of a slice each get 1/k of its gradient (PyTorch's amax). */
     public Tensor max(int axis, boolean keepDim) {
-        Tensor m = gather(axis, argmax(axis, true));
-        return keepDim ? m : m.squeeze(axis);
+        return Ops.amax(this, Shapes.axis("max", axis, shape.length), keepDim, true);
     }
 
+    /** Smallest element (0-dimensional); ties split the gradient evenly, as in {@link #max()}. */
     public Tensor min() {
         return reshape(-1).min(0, false);
     }
 
+    /** Smallest along an axis; ties split the gradient evenly, as in {@link #max(int, boolean)}. */
     public Tensor min(int axis, boolean keepDim) {
-        Tensor m = gather(axis, TensorKernels.argExtreme(this, axis, false));
-        return keepDim ? m : m.squeeze(axis);
+        return Ops.amax(this, Shapes.axis("min", axis, shape.length), keepDim, false);
+    }
+
+    /** Product of all elements (0-dimensional); correct gradients with zeros present, as in PyTorch. */
+    public Tensor prod() {
+        return reshape(-1).prod(0, false);
+    }
+
+    /** Products along an axis; a lone zero of a slice gets the product of the others, several zeros give 0. */
+    public Tensor prod(int axis, boolean keepDim) {
+        return Ops.prod(this, Shapes.axis("prod", axis, shape.length), keepDim);
+    }
+
+    /** log Σ exp(x) along axis, shifted by the maximum so that large inputs do not overflow (PyTorch's logsumexp). */
+    public Tensor logsumexp(int axis, boolean keepDim) {
+        int a = Shapes.axis("logsumexp", axis, shape.length);
+        Tensor m = max(a, true).detach();
+        // An infinite maximum (all −∞, or a +∞) would give ∞ − ∞; shift by 0 there, as PyTorch does.
+        m = where(m.abs().eq(Double.POSITIVE_INFINITY), scalar(0, m.dtype), m);
+        Tensor out = sub(m).exp().sum(a, true).log().add(m);
+        return keepDim ? out : out.squeeze(a);
+    }
+
+    /** Running sums along axis (PyTorch's cumsum). */
+    public Tensor cumsum(int axis) {
+        return Ops.cumsum(this, Shapes.axis("cumsum", axis, shape.length));
     }
 
     /** Index of the largest entry along axis, as a (constant) tensor of this dtype. */
@@ -687,6 +737,46 @@ public final class Tensor {
     /** Entries [start, end) along axis (a view). */
     public Tensor slice(int axis, int start, int end) {
         return narrow(axis, start, end - start);
+    }
+
+    /**
+     * Entries start, start + step, … before end along axis, as a view (Python's x[start:end:step]): negative start
+     * and end count from the end, both are clamped to the axis, and step must be positive.
+     */
+    public Tensor slice(int axis, int start, int end, int step) {
+        int a = Shapes.axis("slice", axis, shape.length), n = shape[a];
+        if (step <= 0) throw new IllegalArgumentException("slice: step must be positive, got " + step + " (shape " + Shapes.str(shape) + ")");
+        int s = Math.min(n, Math.max(0, start < 0 ? start + n : start)), e = Math.min(n, Math.max(0, end < 0 ? end + n : end));
+        return Ops.slice(this, a, s, Math.max(s, e), step);
+    }
+
+    /** Reversed along each of the given axes (PyTorch's flip). */
+    public Tensor flip(int... axes) {
+        int[] resolved = resolveAxes("flip", axes);
+        return resolved.length == 0 ? this : Ops.flip(this, resolved);
+    }
+
+    /**
+     * Tiled reps[i] times along axis i (PyTorch's Tensor.repeat): reps has at least rank entries, and a longer reps
+     * adds leading axes. Expanded from a view and copied, so the gradient sums over the tiles.
+     */
+    public Tensor repeat(int... reps) {
+        if (reps.length < shape.length) {
+            throw new IllegalArgumentException("repeat: " + reps.length + " repetitions given for a tensor of shape "
+                    + Shapes.str(shape) + "; need at least " + shape.length);
+        }
+        int lead = reps.length - shape.length;
+        int[] padded = new int[reps.length], pairs = new int[2 * reps.length], tiles = new int[2 * reps.length], out = new int[reps.length];
+        for (int i = 0; i < reps.length; i++) {
+            if (reps[i] < 0) throw new IllegalArgumentException("repeat: negative repetition " + reps[i] + " in " + Arrays.toString(reps));
+            padded[i] = i < lead ? 1 : shape[i - lead];
+            pairs[2 * i] = 1;
+            pairs[2 * i + 1] = padded[i];
+            tiles[2 * i] = reps[i];
+            tiles[2 * i + 1] = padded[i];
+            out[i] = reps[i] * padded[i];
+        }
+        return reshape(pairs).expand(tiles).contiguous().reshape(out);
     }
 
     /** Picks entries along {@code axis} at the integer positions held in {@code index} (PyTorch's gather). */

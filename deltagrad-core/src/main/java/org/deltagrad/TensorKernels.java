@@ -244,6 +244,72 @@ final class TensorKernels {
         return out;
     }
 
+    /** A view of entries start, start + step, … before end along the (resolved) axis a (in range, step &gt; 0). */
+    static Tensor slice(Tensor x, int a, int start, int end, int step) {
+        int[] shape = x.shape.clone(), strides = x.strides.clone();
+        shape[a] = Math.max(0, (end - start + step - 1) / step);
+        strides[a] *= step;
+        return new Tensor(x.storage, shape, strides, x.offset + (shape[a] == 0 ? 0 : start * x.strides[a]));
+    }
+
+    /** Zeros of {@code shape} with x written at start, start + step, … along axis: the adjoint of slice. */
+    static Tensor embedStrided(Tensor x, int axis, int start, int step, int[] shape) {
+        Tensor out = Tensor.zeros(x.dtype, shape);
+        copyInto(x, slice(out, axis, start, start + x.shape[axis] * step, step));
+        return out;
+    }
+
+    /** Running sums along the (resolved) axis a. */
+    static Tensor cumsum(Tensor x, int a) {
+        Tensor out = copy(x, x.dtype);
+        int n = x.shape[a], inner = Shapes.contiguousStrides(x.shape)[a], outer = out.numel() == 0 ? 0 : out.numel() / (n * inner);
+        Storage st = out.storage;
+        for (int o = 0; o < outer; o++) {
+            for (int i = 1; i < n; i++) {
+                int at = (o * n + i) * inner;
+                for (int j = 0; j < inner; j++) st.set(at + j, st.get(at + j) + st.get(at - inner + j));
+            }
+        }
+        return out;
+    }
+
+    /** Products along the (resolved) axis a, which stays as size 1 if keepDim (the empty product is 1). */
+    static Tensor prod(Tensor x, int a, boolean keepDim) {
+        Tensor c = x.contiguousUnrecorded();
+        int n = x.shape[a], inner = Shapes.contiguousStrides(x.shape)[a];
+        Tensor out = Tensor.full(x.dtype, 1, keptShape(x.shape, new int[] {a}));
+        int outer = out.numel() / Math.max(1, inner);
+        for (int o = 0; o < outer; o++) {
+            for (int j = 0; j < inner; j++) {
+                double p = 1;
+                for (int i = 0; i < n; i++) p *= c.storage.get(c.offset + (o * n + i) * inner + j);
+                out.storage.set(o * inner + j, p);
+            }
+        }
+        return keepDim ? out : out.reshapeView(dropAxes(x.shape, new int[] {a}));
+    }
+
+    /** A copy with the order of entries reversed along each of the (resolved, distinct) axes. */
+    static Tensor flip(Tensor x, int[] axes) {
+        Tensor out = copy(x, x.dtype);
+        int[] strides = Shapes.contiguousStrides(x.shape);
+        Storage st = out.storage;
+        for (int a : axes) {
+            int n = x.shape[a], inner = strides[a], outer = out.numel() == 0 ? 0 : out.numel() / (n * inner);
+            for (int o = 0; o < outer; o++) {
+                for (int i = 0; i < n / 2; i++) {
+                    int p = (o * n + i) * inner, q = (o * n + n - 1 - i) * inner;
+                    for (int j = 0; j < inner; j++) {
+                        double t = st.get(p + j);
+                        st.set(p + j, st.get(q + j));
+                        st.set(q + j, t);
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
     /** The parts joined along the (resolved) axis a; they must agree on every other axis. */
     static Tensor concat(List<Tensor> parts, int a) {
         Tensor first = parts.get(0);
@@ -489,7 +555,7 @@ final class TensorKernels {
 
     // ---------------------------------------------------------------- helpers
 
-    private static int[] dropAxes(int[] shape, int[] axes) {
+    static int[] dropAxes(int[] shape, int[] axes) {
         int[] out = new int[shape.length - axes.length];
         int k = 0;
         outer:

@@ -56,6 +56,12 @@ class OpTableTest {
             "sign", "gt", "lt", "ge", "le", "eq", "ne", "argmax", "detach", "grad", "requiresGrad",
             "addInPlace", "mulInPlace", "copyFrom", "fill", "set");
 
+    /**
+     * Public Tensor ops that are piecewise constant: recorded (so they sit in a graph like PyTorch's) with gradient 0
+     * everywhere, which {@link #piecewiseConstantOpsHaveZeroGradient()} checks exactly.
+     */
+    static final Set<String> ZERO_GRADIENT = Set.of("floor", "round");
+
     /** Sources allowed to call Node.record: the rule table, and Function, whose ops users define and name. */
     static final Set<String> RECORDERS = Set.of("org/deltagrad/Ops.java", "org/deltagrad/autograd/Function.java",
             "org/deltagrad/autograd/Node.java");
@@ -74,6 +80,14 @@ class OpTableTest {
         unary("sin", Domain.ANY, Tensor::sin);
         unary("cos", Domain.ANY, Tensor::cos);
         unary("square", Domain.ANY, Tensor::square);
+        unary("erf", Domain.ANY, Tensor::erf);
+        unary("gelu", "gelu()", Domain.ANY, Tensor::gelu);
+        unary("gelu", "gelu(tanh)", Domain.ANY, x -> x.gelu("tanh"));
+        // floor and round are piecewise constant: their gradient is 0 (PyTorch's too); the product keeps a
+        // nonzero second derivative around them so that a wrong rule would show.
+        unary("floor", Domain.ANY, x -> x.floor().add(x.square()).mul(x));
+        unary("round", Domain.ANY, x -> x.round().add(x.square()).mul(x));
+        unary("pow", "pow(0)", Domain.ANY, x -> x.pow(0).mul(x));
         unary("pow", "pow(2.5)", Domain.POSITIVE, x -> x.pow(2.5));
         unary("pow", "pow(-1)", Domain.POSITIVE, x -> x.pow(-1));
         unary("clamp", Domain.ANY, x -> x.clamp(-0.5, 0.7));
@@ -107,6 +121,30 @@ class OpTableTest {
         reduction("max", "max(axis)", (x, a) -> x.max(a, false));
         reduction("min", "min()", (x, a) -> x.min().mul(x));
         reduction("min", "min(axis)", (x, a) -> x.min(a, true).mul(x));
+        reduction("prod", "prod()", (x, a) -> x.prod().mul(x));
+        reduction("prod", "prod(axis)", (x, a) -> x.prod(a, false));
+        reduction("prod", "prod(axis,keepDim)", (x, a) -> x.prod(a, true).mul(x));
+        reduction("prod", "prod(axis) with a zero", (x, a) -> withZeros(x, 1).prod(a, true).mul(x));
+        reduction("prod", "prod(axis) with two zeros", (x, a) -> withZeros(x, 2).prod(a, false).sum().mul(x));
+        reduction("logsumexp", "logsumexp(axis)", (x, a) -> x.logsumexp(a, false));
+        reduction("logsumexp", "logsumexp(axis,keepDim)", (x, a) -> x.logsumexp(a, true).mul(x));
+        reduction("cumsum", "cumsum", (x, a) -> x.cumsum(a).square());
+        reduction("flip", "flip", (x, a) -> x.flip(a).mul(x));
+        reduction("flip", "flip(all)", (x, a) -> x.flip(reversed(x.rank())).exp().mul(x));
+        reduction("repeat", "repeat", (x, a) -> {
+            int[] reps = new int[x.rank() + 1];
+            java.util.Arrays.fill(reps, 1);
+            reps[0] = 2;
+            reps[a + 1] = 3;
+            return x.repeat(reps).square();
+        });
+        reduction("slice", "slice(step 2)", (x, a) -> x.slice(a, 0, x.shape(a), 2).exp());
+        reduction("slice", "slice(from -2, step 3)", (x, a) -> x.slice(a, -2, Integer.MAX_VALUE, 3).square().mul(x.sum()));
+        reduction("embedStrided", "embedStrided", (x, a) -> {
+            int[] shape = x.shape();
+            shape[a] = 2 * shape[a] + 1;
+            return Ops.embedStrided(x, a, 1, 2, shape).square();
+        });
         reduction("softmax", "softmax", (x, a) -> x.softmax(a));
         reduction("logSoftmax", "logSoftmax", (x, a) -> x.logSoftmax(a));
         reduction("transpose", "transpose", (x, a) -> x.transpose(a, 0).mul(x.transpose(a, 0)));
@@ -249,6 +287,14 @@ class OpTableTest {
         return Tensor.of(v, shape);
     }
 
+    /** x with its first n elements (flat order) replaced by zeros, keeping the graph to the other elements. */
+    static Tensor withZeros(Tensor x, int n) {
+        double[] keep = new double[x.numel()];
+        java.util.Arrays.fill(keep, 1);
+        for (int i = 0; i < Math.min(n, keep.length); i++) keep[i] = 0;
+        return x.mul(Tensor.of(keep, x.shape()));
+    }
+
     static int[] reversed(int rank) {
         int[] p = new int[rank];
         for (int i = 0; i < rank; i++) p[i] = rank - 1 - i;
@@ -308,6 +354,16 @@ class OpTableTest {
         ops.removeAll(tested);
         assertEquals(Set.of(), ops, "differentiable Tensor ops missing from OpTableTest.TABLE");
     }
+    @Test
+    void piecewiseConstantOpsHaveZeroGradient() throws ReflectiveOperationException {
+        for (String name : ZERO_GRADIENT) {
+            Tensor x = draw(new SplittableRandom(7), Domain.ANY, 3, 4).requiresGrad(true);
+            ((Tensor) Tensor.class.getMethod(name).invoke(x)).sum().backward();
+            assertEquals(0, x.grad().abs().sum().item(), name);
+            assertTrue(TABLE.stream().anyMatch(c -> c.method().equals(name)), name + " is declared but not in TABLE");
+        }
+    }
+
     /** Every op of the rule table is recorded by some entry of TABLE, so it is gradchecked at both orders. */
     @Test
     void everyRecordedOpIsGradchecked() {

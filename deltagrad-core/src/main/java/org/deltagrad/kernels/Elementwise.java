@@ -8,10 +8,10 @@ public final class Elementwise {
     private Elementwise() {}
 
     /** One-input element-wise functions. {@code p}/{@code q} are the parameters of POW and CLAMP. */
-    public enum Unary { NEG, EXP, LOG, SQRT, ABS, TANH, SIGMOID, RELU, SIN, COS, SIGN, POW, CLAMP }
+    public enum Unary { NEG, EXP, LOG, SQRT, ABS, TANH, SIGMOID, RELU, SIN, COS, SIGN, POW, CLAMP, ERF, FLOOR, ROUND }
 
     /** Two-input element-wise functions; comparisons yield 1 or 0. */
-    public enum Binary { ADD, SUB, MUL, DIV, POW, GT, LT, GE, LE, EQ, NE }
+    public enum Binary { ADD, SUB, MUL, DIV, POW, MAX, MIN, GT, LT, GE, LE, EQ, NE }
 
     /** The activations whose backward product g·f'(saved) has its own one-pass loop. */
     public enum ActivationBackward { RELU, SIGMOID, TANH }
@@ -43,6 +43,9 @@ public final class Elementwise {
             case SIN -> { for (int i = 0; i < n; i++) o[at + i] = (float) Math.sin(x[at + i]); }
             case COS -> { for (int i = 0; i < n; i++) o[at + i] = (float) Math.cos(x[at + i]); }
             case SIGN -> { for (int i = 0; i < n; i++) o[at + i] = Math.signum(x[at + i]); }
+            case ERF -> { for (int i = 0; i < n; i++) o[at + i] = (float) erf(x[at + i]); }
+            case FLOOR -> { for (int i = 0; i < n; i++) o[at + i] = (float) Math.floor(x[at + i]); }
+            case ROUND -> { for (int i = 0; i < n; i++) o[at + i] = (float) Math.rint(x[at + i]); }
             case POW -> {
                 if (p == 2) { for (int i = 0; i < n; i++) o[at + i] = x[at + i] * x[at + i]; }
                 else { for (int i = 0; i < n; i++) o[at + i] = (float) Math.pow(x[at + i], p); }
@@ -72,12 +75,39 @@ public final class Elementwise {
             case SIN -> { for (int i = 0; i < n; i++) o[at + i] = Math.sin(x[at + i]); }
             case COS -> { for (int i = 0; i < n; i++) o[at + i] = Math.cos(x[at + i]); }
             case SIGN -> { for (int i = 0; i < n; i++) o[at + i] = Math.signum(x[at + i]); }
+            case ERF -> { for (int i = 0; i < n; i++) o[at + i] = erf(x[at + i]); }
+            case FLOOR -> { for (int i = 0; i < n; i++) o[at + i] = Math.floor(x[at + i]); }
+            case ROUND -> { for (int i = 0; i < n; i++) o[at + i] = Math.rint(x[at + i]); }
             case POW -> {
                 if (p == 2) { for (int i = 0; i < n; i++) o[at + i] = x[at + i] * x[at + i]; }
                 else { for (int i = 0; i < n; i++) o[at + i] = Math.pow(x[at + i], p); }
             }
             case CLAMP -> { for (int i = 0; i < n; i++) o[at + i] = Math.min(Math.max(x[at + i], p), q); }
         }
+    }
+
+    /**
+     * The error function, within a few ulps: for |x| &lt; 3 the series 2/√π·e^(−x²)·Σ 2ⁿx^(2n+1)/(1·3⋯(2n+1)), whose
+     * terms are all positive (no cancellation); up to 6 the continued fraction of erfc; beyond, ±1 (erfc &lt; 1e-17).
+     */
+    public static double erf(double x) {
+        double ax = Math.abs(x), r;
+        if (Double.isNaN(x)) return x;
+        if (ax < 3) {
+            double t = ax, s = ax;
+            for (int n = 1; t > s * 1e-17; n++) {
+                t *= 2 * ax * ax / (2 * n + 1);
+                s += t;
+            }
+            r = 2 / Math.sqrt(Math.PI) * Math.exp(-ax * ax) * s;
+        } else if (ax < 6) {
+            double k = ax;
+            for (int n = 60; n > 0; n--) k = ax + n / 2.0 / k;
+            r = 1 - Math.exp(-ax * ax) / Math.sqrt(Math.PI) / k;
+        } else {
+            r = 1;
+        }
+        return Math.copySign(r, x);
     }
 
     /**
@@ -120,6 +150,8 @@ public final class Elementwise {
             case MUL -> { for (int i = 0; i < n; i++) o[oo + i] = a[ao + i * sa] * b[bo + i * sb]; }
             case DIV -> { for (int i = 0; i < n; i++) o[oo + i] = a[ao + i * sa] / b[bo + i * sb]; }
             case POW -> { for (int i = 0; i < n; i++) o[oo + i] = (float) Math.pow(a[ao + i * sa], b[bo + i * sb]); }
+            case MAX -> { for (int i = 0; i < n; i++) o[oo + i] = Math.max(a[ao + i * sa], b[bo + i * sb]); }
+            case MIN -> { for (int i = 0; i < n; i++) o[oo + i] = Math.min(a[ao + i * sa], b[bo + i * sb]); }
             case GT -> { for (int i = 0; i < n; i++) o[oo + i] = a[ao + i * sa] > b[bo + i * sb] ? 1f : 0f; }
             case LT -> { for (int i = 0; i < n; i++) o[oo + i] = a[ao + i * sa] < b[bo + i * sb] ? 1f : 0f; }
             case GE -> { for (int i = 0; i < n; i++) o[oo + i] = a[ao + i * sa] >= b[bo + i * sb] ? 1f : 0f; }
@@ -146,6 +178,8 @@ public final class Elementwise {
             case MUL -> { for (int i = 0; i < n; i++) o[oo + i] = a[ao + i * sa] * b[bo + i * sb]; }
             case DIV -> { for (int i = 0; i < n; i++) o[oo + i] = a[ao + i * sa] / b[bo + i * sb]; }
             case POW -> { for (int i = 0; i < n; i++) o[oo + i] = Math.pow(a[ao + i * sa], b[bo + i * sb]); }
+            case MAX -> { for (int i = 0; i < n; i++) o[oo + i] = Math.max(a[ao + i * sa], b[bo + i * sb]); }
+            case MIN -> { for (int i = 0; i < n; i++) o[oo + i] = Math.min(a[ao + i * sa], b[bo + i * sb]); }
             case GT -> { for (int i = 0; i < n; i++) o[oo + i] = a[ao + i * sa] > b[bo + i * sb] ? 1d : 0d; }
             case LT -> { for (int i = 0; i < n; i++) o[oo + i] = a[ao + i * sa] < b[bo + i * sb] ? 1d : 0d; }
             case GE -> { for (int i = 0; i < n; i++) o[oo + i] = a[ao + i * sa] >= b[bo + i * sb] ? 1d : 0d; }

@@ -39,6 +39,9 @@ class ElementwiseTest {
             case SIGN -> Math.signum(v);
             case POW -> v * v;
             case CLAMP -> Math.min(Math.max(v, -1f), 2f);
+            case ERF -> (float) Elementwise.erf(v);
+            case FLOOR -> (float) Math.floor(v);
+            case ROUND -> (float) Math.rint(v);
         };
     }
 
