@@ -280,8 +280,8 @@ public final class TrainCommand implements Callable<Integer> {
         return s;
     }
 
-    /** Colours the plane by the class the network predicts, with the training points on top. */
-    private static void decisionRegions(Path png, Trainer.Result result, Dataset train) throws java.io.IOException {
+    /** Colours the plane by the class the network predicts, with the training points on top (2-feature data). */
+    public static void decisionRegions(Path png, Trainer.Result result, Dataset train) throws java.io.IOException {
         double xmin = Double.MAX_VALUE, xmax = -Double.MAX_VALUE, ymin = Double.MAX_VALUE, ymax = -Double.MAX_VALUE;
         double[][] points = new double[train.size()][];
         for (int i = 0; i < train.size(); i++) {

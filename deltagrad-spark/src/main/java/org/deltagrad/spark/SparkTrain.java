@@ -108,7 +108,7 @@ public final class SparkTrain implements Callable<Integer> {
             });
             data.release();
             try (OutputDir dir = OutputDir.of(out != null ? out : Path.of("runs", config.dataset).toString(), sc.hadoopConfiguration())) {
-                write(dir, config, k, sc, result, log);
+                write(dir, config, k, sc, result, loaded.train(), log);
             }
             return 0;
         } finally {
@@ -117,8 +117,9 @@ public final class SparkTrain implements Callable<Integer> {
     }
 
     private static void write(OutputDir dir, TrainConfig config, int k, JavaSparkContext sc, SparkTrainer.Result result,
-                              PrintWriter log) throws java.io.IOException {
+                              org.deltagrad.data.Dataset train, PrintWriter log) throws java.io.IOException {
         Path modelPath = dir.file("model.safetensors"), reportPath = dir.file("report.json"), plotPath = dir.file("loss.png");
+        Path regionsPath = dir.file("regions.png");
         ModelFiles.save(modelPath, result.spec(), result.model(), config.toMap());
         long parameters = result.model().parameterCount();
         Map<String, Object> report = TrainCommand.report(config,
@@ -126,10 +127,16 @@ public final class SparkTrain implements Callable<Integer> {
         report.put("spark", sparkReport(sc, k, result));
         Json.write(reportPath, report);
         Plots.multiPanel(plotPath, "deltagrad spark-train: " + config.dataset, "epoch", TrainCommand.curves(result.epochs()));
+        List<Path> outputs = new ArrayList<>(List.of(modelPath, ModelFile.configPath(modelPath), reportPath, plotPath));
+        Trainer.Result asTrainer = new Trainer.Result(result.spec(), result.model(), result.epochs(), parameters);
+        if (train.numFeatures() == 2) { // as train does: what the network learned, over the plane
+            TrainCommand.decisionRegions(regionsPath, asTrainer, train);
+            outputs.add(regionsPath);
+        }
         EpochStats last = result.last();
         log.printf(Locale.ROOT, "test accuracy %.4f after %d epoch%s (%d parameters)%n", last.testAccuracy(), last.epoch(),
                 last.epoch() == 1 ? "" : "s", parameters);
-        for (String p : dir.publish(List.of(modelPath, ModelFile.configPath(modelPath), reportPath, plotPath))) {
+        for (String p : dir.publish(outputs)) {
             log.println("wrote " + p);
         }
     }

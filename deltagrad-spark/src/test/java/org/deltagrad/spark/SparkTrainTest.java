@@ -41,6 +41,9 @@ class SparkTrainTest {
         assertTrue(r.out().contains("Spark overhead"), r.out());
         Path model = dir.resolve("model.safetensors");
         assertTrue(r.out().contains("wrote " + model), r.out());
+        for (String plot : new String[] {"loss.png", "regions.png"}) { // the plots train writes, for 2-feature data too
+            assertTrue(r.out().contains("wrote " + dir.resolve(plot)) && java.nio.file.Files.size(dir.resolve(plot)) > 1000, r.out());
+        }
 
         ModelFile.Loaded loaded = ModelFile.load(model);
         TrainConfig config = new TrainConfig();
@@ -71,11 +74,11 @@ class SparkTrainTest {
         String uri = "file://" + target;
         Run r = run("--layers", "4", "--batch", "300", "--epochs", "1", "--partitions", "2", "--out", uri);
         assertEquals(0, r.code(), r.err());
-        for (String name : List.of("model.safetensors", "model.json", "report.json", "loss.png")) {
+        for (String name : List.of("model.safetensors", "model.json", "report.json", "loss.png", "regions.png")) {
             assertTrue(r.out().contains("wrote " + uri + "/" + name), r.out());
             assertTrue(Files.isRegularFile(target.resolve(name)), name);
         }
-        assertEquals(4, target.toFile().list().length, "no temporary or checksum files left: " + List.of(target.toFile().list()));
+        assertEquals(5, target.toFile().list().length, "no temporary or checksum files left: " + List.of(target.toFile().list()));
         assertEquals(1, ModelFile.load(target.resolve("model.safetensors")).spec().hidden().length);
     }
 
