@@ -50,7 +50,7 @@ class ExpressionParserTest {
             "(x + y))   | 7 | unexpected ')' at column 8",
             "x +        | 3 | unexpected end of expression",
             "sin(x      | 3 | '(' at column 4 is never closed",
-            "foo(x)     | 0 | unknown function 'foo' (known: abs, cos, exp, log, relu, sigmoid, sin, sqrt, tanh)",
+            "foo(x)     | 0 | unknown function 'foo' (known: T, abs, cos, exp, log, logsumexp, mean, relu, sigmoid, sin, softmax, sqrt, sum, tanh)",
             "x * sin x  | 4 | function 'sin' needs its argument in parentheses: sin(...)",
             "2 3        | 2 | unexpected '3' at column 3",
             "x # y      | 2 | unexpected '#' at column 3",
