@@ -41,7 +41,8 @@ public final class ExplainCommand implements Callable<Integer> {
 
     @Parameters(index = "0", arity = "0..1", paramLabel = "EXPR",
             description = "Expression: numbers, variables, + - * / ^ (right-associative, tighter than unary minus), "
-                    + "parentheses, exp log sqrt abs sin cos tanh sigmoid relu.")
+                    + "parentheses, exp log sqrt abs sin cos tanh sigmoid relu; on tensors also @ (matrix product), T(A), "
+                    + "sum/mean (whole or sum(A, dim)), softmax(A[, dim]), logsumexp(A[, dim]).")
     String expression;
 
     @Option(names = "--at", paramLabel = "NAME=VALUE",

@@ -136,6 +136,17 @@ class TensorExplainTest {
     }
 
     @Test
+    void readmeTensorExampleIsTheRealOutput() throws Exception {
+        String readme = java.nio.file.Files.readString(java.nio.file.Path.of("..", "README.md"));
+        String command = "$ ./deltagrad explain \"sum(tanh(W@x + b))\" --at \"W=[[0.5,-1],[2,0.3],[-0.7,1.2]],x=[0.5,-1],b=[0.1,0.2,0.3]\" --check\n";
+        int start = readme.indexOf(command);
+        assertTrue(start >= 0, "the README's tensor example");
+        String shown = readme.substring(start + command.length(), readme.indexOf("```", start));
+        assertEquals(shown, run("sum(tanh(W@x + b))", "--at", "W=[[0.5,-1],[2,0.3],[-0.7,1.2]],x=[0.5,-1],b=[0.1,0.2,0.3]", "--check")
+                .replace(System.lineSeparator(), "\n"));
+    }
+
+    @Test
     void mistakesInTensorInputsAreOneLineErrors() {
         expectError(2, "ragged list in '[[1,2],[3]]' (rows of 2 and 1 elements)", "sum(x)", "--at", "x=[[1,2],[3]]");
         expectError(2, "randn sizes must be positive", "sum(x)", "--at", "x=randn(0,2)");
