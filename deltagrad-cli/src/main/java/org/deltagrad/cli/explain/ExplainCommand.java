@@ -113,6 +113,9 @@ public final class ExplainCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** --check on tensors costs two evaluations of f per input element (and a Hessian's check, four per pair). */
+    static final long MAX_CHECKED_ELEMENTS = 20_000;
+
     private Integer explainTensors(Map<String, String> values, ObjectMapper mapper, PrintWriter out) throws Exception {
         if (dotDir != null) throw usage("--dot draws scalar expressions only; drop it for tensor values");
         java.util.SplittableRandom rng = new java.util.SplittableRandom(seed);
@@ -121,6 +124,11 @@ public final class ExplainCommand implements Callable<Integer> {
             for (Map.Entry<String, String> v : values.entrySet()) point.put(v.getKey(), TensorExplainer.value(v.getKey(), v.getValue(), rng));
         } catch (IllegalArgumentException ex) {
             throw usage(ex.getMessage());
+        }
+        long elements = point.values().stream().mapToLong(org.deltagrad.Tensor::numel).sum();
+        if (check && elements > MAX_CHECKED_ELEMENTS) {
+            throw usage(String.format(Locale.ROOT, "--check evaluates f twice per input element; these inputs have %,d, "
+                    + "explain checks at most %,d", elements, MAX_CHECKED_ELEMENTS));
         }
         TensorExplainer.Explanation e = TensorExplainer.explain(expression, point, order, seed);
         TensorExplainer.Check c = check ? TensorExplainer.check(e) : null;
