@@ -94,6 +94,16 @@ class ExplainCommandTest {
     }
 
     @Test
+    void readmeScalarExampleIsTheRealOutput() throws Exception {
+        String readme = java.nio.file.Files.readString(java.nio.file.Path.of("..", "README.md"));
+        String command = "$ ./deltagrad explain \"x*y + sin(x)\" --at x=1.5,y=-2 --order 2 --check\n";
+        int start = readme.indexOf(command);
+        assertTrue(start >= 0, "the README's scalar example");
+        String shown = readme.substring(start + command.length(), readme.indexOf("```", start));
+        assertEquals(shown, run("x*y + sin(x)", "--at", "x=1.5,y=-2", "--order", "2", "--check").replace(System.lineSeparator(), "\n"));
+    }
+
+    @Test
     void mistakesAreReportedWithACaret() {
         StringWriter err = new StringWriter();
         CommandLine cl = new CommandLine(new ExplainCommand());
