@@ -137,13 +137,8 @@ class TensorExplainTest {
 
     @Test
     void readmeTensorExampleIsTheRealOutput() throws Exception {
-        String readme = java.nio.file.Files.readString(java.nio.file.Path.of("..", "README.md"));
-        String command = "$ ./deltagrad explain \"sum(tanh(W@x + b))\" --at \"W=[[0.5,-1],[2,0.3],[-0.7,1.2]],x=[0.5,-1],b=[0.1,0.2,0.3]\" --check\n";
-        int start = readme.indexOf(command);
-        assertTrue(start >= 0, "the README's tensor example");
-        String shown = readme.substring(start + command.length(), readme.indexOf("```", start));
-        assertEquals(shown, run("sum(tanh(W@x + b))", "--at", "W=[[0.5,-1],[2,0.3],[-0.7,1.2]],x=[0.5,-1],b=[0.1,0.2,0.3]", "--check")
-                .replace(System.lineSeparator(), "\n"));
+        ExplainCommandTest.assertReadmeShows("\"sum(tanh(W@x + b))\" --at \"W=[[0.5,-1],[2,0.3],[-0.7,1.2]],x=[0.5,-1],b=[0.1,0.2,0.3]\" --check",
+                "sum(tanh(W@x + b))", "--at", "W=[[0.5,-1],[2,0.3],[-0.7,1.2]],x=[0.5,-1],b=[0.1,0.2,0.3]", "--check");
     }
 
     @Test
