@@ -76,9 +76,13 @@ public final class TensorExplainer {
                 else if (c == ',' && depth <= 0) {
                     String pair = argument.substring(start, i).trim();
                     start = i + 1;
+                    if (pair.isEmpty()) continue; // "x=1," as picocli's split allowed
                     int eq = pair.indexOf('=');
                     if (eq <= 0) throw new IllegalArgumentException("--at: expected NAME=VALUE, got '" + pair + "'");
-                    out.put(pair.substring(0, eq).trim(), pair.substring(eq + 1).trim());
+                    String name = pair.substring(0, eq).trim();
+                    if (out.put(name, pair.substring(eq + 1).trim()) != null) {
+                        throw new IllegalArgumentException("--at gives '" + name + "' more than one value");
+                    }
                 }
             }
         }
@@ -138,6 +142,7 @@ public final class TensorExplainer {
         if (level > 8) throw new IllegalArgumentException("--at " + name + ": lists nested more than 8 deep in '" + text + "'");
         int i = at + 1, count = 0;
         if (shape.size() == level) shape.add(-1); // filled in at this list's ']', once its length is known
+        if (i < s.length() && s.charAt(i) == ']') throw new IllegalArgumentException("--at " + name + ": an empty list in '" + text + "' has no value to differentiate at");
         boolean nested = i < s.length() && s.charAt(i) == '[';
         while (true) {
             if (i >= s.length()) throw new IllegalArgumentException("--at " + name + ": '[' is never closed in '" + text + "'");

@@ -146,6 +146,8 @@ class TensorExplainTest {
         expectError(2, "ragged list in '[[1,2],[3]]' (rows of 2 and 1 elements)", "sum(x)", "--at", "x=[[1,2],[3]]");
         expectError(2, "--check evaluates f twice per input element; these inputs have 20,001, explain checks at most 20,000",
                 "sum(x)", "--at", "x=randn(20001)", "--check");
+        expectError(2, "--at gives 'x' more than one value", "sum(x)", "--at", "x=[1,2],x=[3]");
+        expectError(2, "--at x: an empty list in '[[]]' has no value", "sum(x)", "--at", "x=[[]]");
         expectError(2, "randn sizes must be positive", "sum(x)", "--at", "x=randn(0,2)");
         expectError(1, "has shape [3]; a gradient needs a scalar, so reduce it", "W@x", "--at", "W=randn(3,2),x=[1,2]");
         expectError(1, "matmul: shapes [3, 2] and [3] are not aligned", "sum(W@x)", "--at", "W=randn(3,2),x=[1,2,3]");
