@@ -41,12 +41,14 @@ public final class ExplainCommand implements Callable<Integer> {
 
     @Parameters(index = "0", arity = "0..1", paramLabel = "EXPR",
             description = "Expression: numbers, variables, + - * / ^ (right-associative, tighter than unary minus), "
-                    + "parentheses, exp log sqrt abs sin cos tanh sigmoid relu.")
+                    + "parentheses, exp log sqrt abs sin cos tanh sigmoid relu; on tensors also @ (matrix product), T(A), "
+                    + "sum/mean (whole or sum(A, dim)), softmax(A[, dim]), logsumexp(A[, dim]).")
     String expression;
 
-    @Option(names = "--at", split = ",", paramLabel = "NAME=VALUE",
-            description = "The point: a value for every variable, e.g. x=1.5,y=-2.")
-    Map<String, Double> at = new LinkedHashMap<>();
+    @Option(names = "--at", paramLabel = "NAME=VALUE",
+            description = "The point: a value for every variable, e.g. x=1.5,y=-2; tensors as nested lists or by shape, "
+                    + "e.g. \"W=[[1,2],[3,4]],x=[0.5,-1],b=randn(2)\".")
+    List<String> at = new ArrayList<>();
 
     @Option(names = "--order", defaultValue = "1", paramLabel = "N",
             description = "1: gradient; 2: also the Hessian, through the backward graph (default: ${DEFAULT-VALUE}).")
@@ -66,7 +68,7 @@ public final class ExplainCommand implements Callable<Integer> {
             description = "Explain BP1-BP4 on a sigmoid network of these layer sizes (e.g. 2,3,2) instead of an expression.")
     int[] network;
 
-    @Option(names = "--seed", defaultValue = "1", description = "Seed of the network's weights and example (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--seed", defaultValue = "1", description = "Seed of the network's weights and example, and of randn(...) values in --at (default: ${DEFAULT-VALUE}).")
     long seed;
 
     @Override
@@ -85,11 +87,53 @@ public final class ExplainCommand implements Callable<Integer> {
         if (expression == null) throw usage("give an expression to explain (or --network SIZES)");
         if (order != 1 && order != 2) throw usage("--order must be 1 or 2, not " + order);
 
-        Explanation e = Explainer.explain(expression, at, order);
+        Map<String, String> values;
+        try {
+            values = TensorExplainer.assignments(at);
+        } catch (IllegalArgumentException ex) {
+            throw usage(ex.getMessage());
+        }
+        if (values.values().stream().anyMatch(v -> !TensorExplainer.isNumber(v)) || Expr.usesTensorOps(ExpressionParser.parse(expression))) {
+            return explainTensors(values, mapper, out);
+        }
+        Map<String, Double> point = new LinkedHashMap<>();
+        for (Map.Entry<String, String> v : values.entrySet()) {
+            try {
+                point.put(v.getKey(), Double.parseDouble(v.getValue()));
+            } catch (NumberFormatException ex) {
+                throw usage("--at " + v.getKey() + ": '" + v.getValue() + "' is not a number");
+            }
+        }
+        Explanation e = Explainer.explain(expression, point, order);
         Check c = check ? Explainer.check(e) : null;
         List<Path> files = dotDir != null ? DotWriter.write(e, dotDir) : List.of();
         if (json) out.println(mapper.writeValueAsString(toJson(e, c, files, mapper)));
         else printText(e, c, files, out);
+        out.flush();
+        return 0;
+    }
+
+    /** --check on tensors costs two evaluations of f per input element (and a Hessian's check, four per pair). */
+    static final long MAX_CHECKED_ELEMENTS = 20_000;
+
+    private Integer explainTensors(Map<String, String> values, ObjectMapper mapper, PrintWriter out) throws Exception {
+        if (dotDir != null) throw usage("--dot draws scalar expressions only; drop it for tensor values");
+        java.util.SplittableRandom rng = new java.util.SplittableRandom(seed);
+        Map<String, org.deltagrad.Tensor> point = new LinkedHashMap<>();
+        try {
+            for (Map.Entry<String, String> v : values.entrySet()) point.put(v.getKey(), TensorExplainer.value(v.getKey(), v.getValue(), rng));
+        } catch (IllegalArgumentException ex) {
+            throw usage(ex.getMessage());
+        }
+        long elements = point.values().stream().mapToLong(org.deltagrad.Tensor::numel).sum();
+        if (check && elements > MAX_CHECKED_ELEMENTS) {
+            throw usage(String.format(Locale.ROOT, "--check evaluates f twice per input element; these inputs have %,d, "
+                    + "explain checks at most %,d", elements, MAX_CHECKED_ELEMENTS));
+        }
+        TensorExplainer.Explanation e = TensorExplainer.explain(expression, point, order, seed);
+        TensorExplainer.Check c = check ? TensorExplainer.check(e) : null;
+        if (json) out.println(mapper.writeValueAsString(TensorReport.toJson(e, c, mapper)));
+        else TensorReport.printText(e, c, out);
         out.flush();
         return 0;
     }
@@ -252,14 +296,8 @@ public final class ExplainCommand implements Callable<Integer> {
             }
         }
         if (c != null) {
-            ObjectNode check = root.putObject("check");
-            check.put("gradientStep", c.gradientStep());
-            check.put("hessianStep", c.hessianStep());
-            if (c.worst() != null) {
-                check.put("worstError", c.worst().error());
-                check.put("worstDerivative", c.worst().derivative());
-            }
-            ArrayNode list = check.putArray("comparisons");
+            ArrayNode list = checkJson(root, c.gradientStep(), c.hessianStep(), c.worst() == null ? null : c.worst().derivative(),
+                    c.worst() == null ? 0 : c.worst().error());
             for (Comparison k : c.comparisons()) {
                 ObjectNode o = list.addObject();
                 o.put("derivative", k.derivative());
@@ -275,16 +313,28 @@ public final class ExplainCommand implements Callable<Integer> {
         return root;
     }
 
-    private static String pad(String s, int width) {
+    /** The "check" object both reports share; returns its empty "comparisons" array. */
+    static ArrayNode checkJson(ObjectNode root, double gradientStep, double hessianStep, String worstDerivative, double worstError) {
+        ObjectNode check = root.putObject("check");
+        check.put("gradientStep", gradientStep);
+        check.put("hessianStep", hessianStep);
+        if (worstDerivative != null) {
+            check.put("worstError", worstError);
+            check.put("worstDerivative", worstDerivative);
+        }
+        return check.putArray("comparisons");
+    }
+
+    static String pad(String s, int width) {
         return s.length() >= width ? s : s + " ".repeat(width - s.length());
     }
 
     /** A step size such as 1e-5. */
-    private static String step(double h) {
+    static String step(double h) {
         return String.format(Locale.ROOT, "%.0e", h).replace("e-0", "e-");
     }
 
-    private static String error(double e) {
+    static String error(double e) {
         return String.format(Locale.ROOT, "%.1e", e);
     }
 }

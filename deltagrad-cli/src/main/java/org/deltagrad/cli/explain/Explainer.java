@@ -69,6 +69,9 @@ public final class Explainer {
     public static Explanation explain(String expression, Map<String, Double> at, int order) {
         if (order != 1 && order != 2) throw new IllegalArgumentException("--order must be 1 or 2, not " + order);
         Expr tree = ExpressionParser.parse(expression);
+        if (Expr.usesTensorOps(tree)) {
+            throw new IllegalArgumentException("explain: " + expression + " uses @ or a tensor function; explain it with tensor values (TensorExplainer)");
+        }
         List<String> variables = variables(expression, tree, at);
         return new Builder(expression, tree, variables, at).run(order == 2);
     }
@@ -139,7 +142,7 @@ public final class Explainer {
     }
 
     /** The operator at the root of {@code e}, applied to already computed operands: one engine op. */
-    private static Tensor apply(Expr e, Tensor... args) {
+    static Tensor apply(Expr e, Tensor... args) {
         if (e instanceof Expr.Neg) return args[0].neg();
         if (e instanceof Expr.Binary b) {
             return switch (b.op()) {
@@ -170,10 +173,11 @@ public final class Explainer {
     }
 
     /** The operands of the operator at the root of {@code e}, in the engine's input order. */
-    private static List<Expr> operands(Expr e) {
+    static List<Expr> operands(Expr e) {
         if (e instanceof Expr.Neg n) return List.of(n.operand());
         if (e instanceof Expr.Binary b) return List.of(b.left(), b.right());
         if (e instanceof Expr.Call c) return List.of(c.argument());
+        if (e instanceof Expr.TensorCall c) return List.of(c.argument());
         return List.of();
     }
 
@@ -374,7 +378,7 @@ public final class Explainer {
         return evaluate(e.tree(), at);
     }
 
-    private static Comparison compare(String name, double backprop, double numeric) {
+    static Comparison compare(String name, double backprop, double numeric) {
         double error = Math.abs(backprop - numeric) / Math.max(1, Math.max(Math.abs(backprop), Math.abs(numeric)));
         if (Double.isNaN(error)) error = Double.isNaN(backprop) && Double.isNaN(numeric) ? 0 : Double.POSITIVE_INFINITY;
         return new Comparison(name, backprop, numeric, error);

@@ -10,6 +10,9 @@ public sealed interface Expr {
     /** The functions the grammar accepts, each applied to one argument. */
     Set<String> FUNCTIONS = Set.of("exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu");
 
+    /** The functions on tensors: T(A) transposes; the others take an optional dimension, e.g. sum(A, 0). */
+    Set<String> TENSOR_FUNCTIONS = Set.of("T", "sum", "mean", "softmax", "logsumexp");
+
     int column();
 
     /** A numeric literal such as {@code 2}, {@code 0.5} or {@code 1e-3}. */
@@ -36,7 +39,7 @@ public sealed interface Expr {
         }
     }
 
-    /** One of {@code + - * / ^}. */
+    /** One of {@code + - * / ^}, element-wise with broadcasting, or {@code @}, the matrix product. */
     record Binary(char op, Expr left, Expr right, int column) implements Expr {
         @Override
         public String toString() {
@@ -50,5 +53,21 @@ public sealed interface Expr {
         public String toString() {
             return function + "(" + argument + ")";
         }
+    }
+
+    /** A function of {@link #TENSOR_FUNCTIONS}; {@code dim} is null when none was given (the whole tensor). */
+    record TensorCall(String function, Expr argument, Integer dim, int column) implements Expr {
+        @Override
+        public String toString() {
+            return function + "(" + argument + (dim == null ? "" : ", " + dim) + ")";
+        }
+    }
+
+    /** Whether {@code e} uses {@code @} or a tensor function anywhere: then only the tensor explainer can run it. */
+    static boolean usesTensorOps(Expr e) {
+        for (Expr node : Explainer.postOrder(e)) {
+            if (node instanceof TensorCall || node instanceof Binary b && b.op() == '@') return true;
+        }
+        return false;
     }
 }

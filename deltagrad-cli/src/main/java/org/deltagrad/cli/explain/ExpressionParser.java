@@ -5,16 +5,17 @@ package org.deltagrad.cli.explain;
  *
  * <pre>
  * sum     = product (("+" | "-") product)*
- * product = unary (("*" | "/") unary)*
+ * product = unary (("*" | "/" | "@") unary)*
  * unary   = "-" unary | power
  * power   = primary ("^" unary)?          right-associative: 2^3^2 = 2^(3^2)
- * primary = number | name | name "(" sum ")" | "(" sum ")"
+ * primary = number | name | name "(" sum ")" | name "(" sum "," ["-"] digits ")" | "(" sum ")"
  * </pre>
  *
  * As in mathematics, {@code ^} binds tighter than unary minus ({@code -x^2 = -(x^2)}) and its exponent may
  * itself be negated ({@code x^-2}). Numbers are ASCII digits with an optional decimal exponent ({@code 1e-3})
  * and must be finite as doubles; names are a letter or '_' followed by letters, ASCII digits and '_', and a name
- * followed by {@code (} must be one of {@link Expr#FUNCTIONS}. Nesting (parentheses, function calls, unary
+ * followed by {@code (} must be one of {@link Expr#FUNCTIONS} or {@link Expr#TENSOR_FUNCTIONS} (only the latter
+ * take a second argument, an integer dimension, and {@code T} takes none). Nesting (parentheses, function calls, unary
  * minus, exponents) is limited to {@link #MAX_DEPTH} levels, so that neither this recursive parser nor what
  * consumes the tree can run out of stack.
  */
@@ -85,7 +86,7 @@ public final class ExpressionParser {
         Expr left = unary();
         while (true) {
             skipSpaces();
-            if (!peekAny("*/")) return left;
+            if (!peekAny("*/@")) return left;
             int at = pos++;
             left = new Expr.Binary(text.charAt(at), left, unary(), at);
         }
@@ -143,6 +144,7 @@ public final class ExpressionParser {
         int afterName = pos;
         skipSpaces();
         if (peekAny("(")) {
+            if (Expr.TENSOR_FUNCTIONS.contains(name)) return tensorCall(name, start);
             if (!Expr.FUNCTIONS.contains(name)) {
                 throw error(start, "unknown function '" + name + "' (known: " + String.join(", ", sortedFunctions()) + ")");
             }
@@ -151,11 +153,33 @@ public final class ExpressionParser {
             expectClosing(open);
             return new Expr.Call(name, argument, start);
         }
-        if (Expr.FUNCTIONS.contains(name)) {
+        if (Expr.FUNCTIONS.contains(name) || Expr.TENSOR_FUNCTIONS.contains(name)) {
             throw error(start, "function '" + name + "' needs its argument in parentheses: " + name + "(...)");
         }
         pos = afterName;
         return new Expr.Var(name, start);
+    }
+
+    /** After a tensor function's name, at its '(': the argument and, except for T, an optional integer dimension. */
+    private Expr tensorCall(String name, int start) {
+        int open = pos++;
+        Expr argument = sum();
+        skipSpaces();
+        Integer dim = null;
+        if (peekAny(",")) {
+            if (name.equals("T")) throw error(pos, "T(A) takes one argument, the matrix to transpose");
+            pos++;
+            skipSpaces();
+            int at = pos;
+            boolean negative = peekAny("-");
+            if (negative) pos++;
+            int digits = pos;
+            while (pos < text.length() && isDigit(text.charAt(pos))) pos++;
+            if (digits == pos || pos - digits > 3) throw error(at, name + "(A, dim): dim must be a small integer such as 0, 1 or -1");
+            dim = Integer.parseInt(text.substring(digits, pos)) * (negative ? -1 : 1);
+        }
+        expectClosing(open);
+        return new Expr.TensorCall(name, argument, dim, start);
     }
 
     private Expr number() {
@@ -211,6 +235,6 @@ public final class ExpressionParser {
     }
 
     private static String[] sortedFunctions() {
-        return Expr.FUNCTIONS.stream().sorted().toArray(String[]::new);
+        return java.util.stream.Stream.concat(Expr.FUNCTIONS.stream(), Expr.TENSOR_FUNCTIONS.stream()).sorted().toArray(String[]::new);
     }
 }

@@ -94,6 +94,21 @@ class ExplainCommandTest {
     }
 
     @Test
+    void readmeScalarExampleIsTheRealOutput() throws Exception {
+        assertReadmeShows("\"x*y + sin(x)\" --at x=1.5,y=-2 --order 2 --check", "x*y + sin(x)", "--at", "x=1.5,y=-2", "--order", "2", "--check");
+    }
+
+    /** The README's console block for {@code $ ./deltagrad explain COMMANDLINE} is exactly what the command prints. */
+    static void assertReadmeShows(String commandLine, String... args) throws java.io.IOException {
+        String readme = java.nio.file.Files.readString(java.nio.file.Path.of("..", "README.md"));
+        String command = "$ ./deltagrad explain " + commandLine + "\n";
+        int start = readme.indexOf(command);
+        assertTrue(start >= 0, "the README's example " + command);
+        String shown = readme.substring(start + command.length(), readme.indexOf("```", start));
+        assertEquals(shown, run(args).replace(System.lineSeparator(), "\n"));
+    }
+
+    @Test
     void mistakesAreReportedWithACaret() {
         StringWriter err = new StringWriter();
         CommandLine cl = new CommandLine(new ExplainCommand());

@@ -32,6 +32,11 @@ class ExpressionParserTest {
             "exp(x*y) + log(x) | (exp((x * y)) + log(x))",
             "sigmoid(relu(tanh(abs(sqrt(cos(x)))))) | sigmoid(relu(tanh(abs(sqrt(cos(x))))))",
             "  x_1+y2          | (x_1 + y2)",
+            "W@x + b           | ((W @ x) + b)",
+            "A @ B @ C * 2     | (((A @ B) @ C) * 2)",
+            "sum(T(A)@x, 0)    | sum((T(A) @ x), 0)",
+            "softmax(A, -1)    | softmax(A, -1)",
+            "logsumexp(x)*mean(x) | (logsumexp(x) * mean(x))",
     })
     void precedenceAndAssociativity(String text, String tree) {
         assertEquals(tree, ExpressionParser.parse(text).toString());
@@ -50,7 +55,7 @@ class ExpressionParserTest {
             "(x + y))   | 7 | unexpected ')' at column 8",
             "x +        | 3 | unexpected end of expression",
             "sin(x      | 3 | '(' at column 4 is never closed",
-            "foo(x)     | 0 | unknown function 'foo' (known: abs, cos, exp, log, relu, sigmoid, sin, sqrt, tanh)",
+            "foo(x)     | 0 | unknown function 'foo' (known: T, abs, cos, exp, log, logsumexp, mean, relu, sigmoid, sin, softmax, sqrt, sum, tanh)",
             "x * sin x  | 4 | function 'sin' needs its argument in parentheses: sin(...)",
             "2 3        | 2 | unexpected '3' at column 3",
             "x # y      | 2 | unexpected '#' at column 3",
@@ -62,6 +67,11 @@ class ExpressionParserTest {
             "1e400*x    | 0 | number '1e400' is beyond the range of a double (about 1.8e308)",
             "x * .e42   | 4 | malformed number '.': a number needs a digit before or after the point",
             "$x         | 0 | unexpected '$' at column 1",
+            "T(A, 0)    | 3 | T(A) takes one argument, the matrix to transpose",
+            "sum(A, x)  | 7 | sum(A, dim): dim must be a small integer such as 0, 1 or -1",
+            "sum(A, 1   | 3 | '(' at column 4 is never closed",
+            "x @ sum x  | 4 | function 'sum' needs its argument in parentheses: sum(...)",
+            "exp(x, 0)  | 5 | unexpected ',' at column 6",
     })
     void errorsPointAtTheOffendingCharacter(String text, int column, String reason) {
         ExpressionException e = assertThrows(ExpressionException.class, () -> ExpressionParser.parse(text));
