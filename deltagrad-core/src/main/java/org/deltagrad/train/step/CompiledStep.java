@@ -462,20 +462,13 @@ public final class CompiledStep implements TrainingStep {
         @Override
         void backward(int n) {
             float[] g = grads[index + 1], s = acts[index + 1], o = grads[index];
-            Parallel.forRange(n * width, GRAIN, (from, to) -> {
-                switch (op) {
-                    case RELU -> {
-                        // g where s > 0 (s = relu(z) > 0 exactly when z > 0), without a branch: as the eager rule
-                        for (int i = from; i < to; i++) {
-                            int bits = Float.floatToRawIntBits(s[i]);
-                            int m = ((0x7F800000 - bits) | (bits - 1)) >> 31;
-                            o[i] = Float.intBitsToFloat(Float.floatToRawIntBits(g[i]) & ~m);
-                        }
-                    }
-                    case SIGMOID -> { for (int i = from; i < to; i++) { float v = s[i]; o[i] = g[i] * (v * (1f - v)); } }
-                    default -> { for (int i = from; i < to; i++) { float v = s[i]; o[i] = g[i] * (1f - v * v); } }
-                }
-            });
+            // ReLU's mask from its output: relu(z) > 0 exactly when z > 0, so the eager rule's kernel applies as it is.
+            Elementwise.ActivationBackward f = switch (op) {
+                case RELU -> Elementwise.ActivationBackward.RELU;
+                case SIGMOID -> Elementwise.ActivationBackward.SIGMOID;
+                default -> Elementwise.ActivationBackward.TANH;
+            };
+            Parallel.forRange(n * width, GRAIN, (from, to) -> Elementwise.backward(f, g, s, o, from, to));
         }
     }
 
