@@ -28,7 +28,7 @@ final class Ops {
         ADD, SUB, MUL, DIV, POW_TENSOR, WHERE, MAXIMUM, MINIMUM,
         SUM, AMAX, AMIN, PROD, CUMSUM, EXPAND, RESHAPE, PERMUTE, NARROW, EMBED, SLICE, EMBED_STRIDED, FLIP,
         CONCAT, GATHER, SCATTER_ADD,
-        MATMUL, LINEAR, CONV2D, CONV2D_INPUT_GRAD, CONV2D_WEIGHT_GRAD, MAX_POOL2D, AVG_POOL2D, AVG_POOL2D_BACKWARD,
+        MATMUL, LINEAR, CONV2D, CONV2D_INPUT_GRAD, CONV2D_WEIGHT_GRAD, MAX_POOL2D, MAX_POOL2D_BACKWARD, AVG_POOL2D, AVG_POOL2D_BACKWARD,
         CROSS_ENTROPY, SOFTMAX_MINUS_ONE_HOT, QUADRATIC_COST, BINARY_CROSS_ENTROPY_WITH_LOGITS;
 
         final String label = camelCase(name());
@@ -435,16 +435,22 @@ final class Ops {
                 TensorKernels.conv2dWeightGrad(g, x, wShape, stride, pad), saved(g, x), g, x);
     }
 
-    /**
-     * max_pool2d with a square window: the gradient goes to each window's first maximum, as PyTorch's. Routing by
-     * the saved argmax is a scatter-add, whose own rule (a gather at the same indices) gives the second order.
-     */
+    /** max_pool2d with a square window and no padding; the gradient goes to each window's first maximum, as PyTorch's. */
     static Tensor maxPool2d(Tensor x, int k, int stride) {
         TensorKernels.Pooled p = TensorKernels.maxPool2d(x, k, stride);
-        int[] inShape = x.shape, planes = {inShape[0], inShape[1], inShape[2] * inShape[3]};
+        int[] inShape = x.shape;
         Tensor arg = p.argmax();
-        return record(MAX_POOL2D, (g, n) -> grads(scatterAdd(g.reshape(arg.shape), 2, arg, planes).reshape(inShape)),
-                p.values(), null, x);
+        return record(MAX_POOL2D, (g, n) -> grads(maxPool2dBackward(g, arg, inShape)), p.values(), null, x);
+    }
+
+    /**
+     * The routing of maxPool2d's gradient to the saved argmax of each window, linear in g; its adjoint picks the
+     * entries at the same indices (a gather, whose own rule is the scatter-add back).
+     */
+    static Tensor maxPool2dBackward(Tensor g, Tensor argmax, int[] xShape) {
+        int[] gShape = g.shape, planes = {xShape[0], xShape[1], xShape[2] * xShape[3]};
+        return record(MAX_POOL2D_BACKWARD, (h, n) -> grads(h.reshape(planes).gather(2, argmax).reshape(gShape)),
+                TensorKernels.maxPool2dBackward(g, argmax, xShape), null, g);
     }
 
     /** avg_pool2d with a square window and no padding; its gradient spreads g/k² back over each window. */

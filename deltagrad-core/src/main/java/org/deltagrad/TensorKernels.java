@@ -763,6 +763,24 @@ final class TensorKernels {
         return new Pooled(y, arg);
     }
 
+    /** The adjoint of maxPool2d: each g entry added at its window's saved argmax in a zero tensor of xShape. */
+    static Tensor maxPool2dBackward(Tensor g, Tensor argmax, int[] xShape) {
+        g.live();
+        int[] gShape = g.shape;
+        if (xShape.length != 4 || gShape.length != 4 || gShape[0] != xShape[0] || gShape[1] != xShape[1]
+                || !Arrays.equals(argmax.shape, new int[] {gShape[0], gShape[1], gShape[2] * gShape[3]})) {
+            throw new IllegalArgumentException("maxPool2dBackward: gradient " + Shapes.str(gShape) + ", indices "
+                    + Shapes.str(argmax.shape) + " and input " + Shapes.str(xShape) + " do not fit");
+        }
+        Tensor gc = g.contiguousUnrecorded(), ac = argmax.contiguousUnrecorded(), dx = Tensor.zeros(g.dtype, xShape);
+        int len = gShape[2] * gShape[3];
+        forEachPlane(xShape, gShape, (p, in, out) -> {
+            if (g.dtype == DType.FLOAT32) Conv.maxPoolBackward(ac.storage.doubles, ac.offset + out, len, gc.storage.floats, gc.offset + out, dx.storage.floats, in);
+            else Conv.maxPoolBackward(ac.storage.doubles, ac.offset + out, len, gc.storage.doubles, gc.offset + out, dx.storage.doubles, in);
+        });
+        return dx;
+    }
+
     // ---------------------------------------------------------------- helpers
 
     static int[] dropAxes(int[] shape, int[] axes) {

@@ -214,6 +214,10 @@ class OpTableTest {
         pool("maxPool2d", "maxPool2d(kernel, stride)", (x, k, st) -> x.maxPool2d(k, st).exp());
         pool("avgPool2d", "avgPool2d(kernel)", (x, k, st) -> x.avgPool2d(k).square());
         pool("avgPool2d", "avgPool2d(kernel, stride)", (x, k, st) -> x.avgPool2d(k, st).exp());
+        pool("maxPool2dBackward", "maxPool2dBackward", (x, k, st) -> {
+            TensorKernels.Pooled p = TensorKernels.maxPool2d(x.detach(), k, st);
+            return Ops.maxPool2dBackward(x.maxPool2d(k, st).exp(), p.argmax(), x.shape()).square();
+        });
         pool("avgPool2dBackward", "avgPool2dBackward", (x, k, st) -> Ops.avgPool2dBackward(x.avgPool2d(k, st), k, st, x.shape()).square());
         add("crossEntropy", "crossEntropy", 1, r -> List.of(draw(r, Domain.ANY, 1 + r.nextInt(4), 1 + r.nextInt(4))),
                 in -> in.get(0).mul(2).crossEntropy(labelsFor(in.get(0))));

@@ -121,4 +121,14 @@ public final class Conv {
             arg[oo + j] = best;
         }
     }
+
+    /** The adjoint of maxPool on one plane: dx[xo + arg[ao + j]] += g[go + j] for j &lt; n (dx zeroed by the caller). */
+    public static void maxPoolBackward(double[] arg, int ao, int n, float[] g, int go, float[] dx, int xo) {
+        for (int j = 0; j < n; j++) dx[xo + (int) arg[ao + j]] += g[go + j];
+    }
+
+    /** The adjoint of maxPool on one plane: dx[xo + arg[ao + j]] += g[go + j] for j &lt; n (dx zeroed by the caller). */
+    public static void maxPoolBackward(double[] arg, int ao, int n, double[] g, int go, double[] dx, int xo) {
+        for (int j = 0; j < n; j++) dx[xo + (int) arg[ao + j]] += g[go + j];
+    }
 }
