@@ -608,7 +608,10 @@ final class TensorKernels {
         return (t.dtype == dt ? t : copy(t, dt)).contiguousUnrecorded();
     }
 
-    /** F.conv2d(x, w, b, stride, padding): per image, im2col then W [o, c·kh·kw] · cols, over the batch in parallel. */
+    /**
+     * F.conv2d(x, w, b, stride, padding): the im2col matrices of all images side by side, one GEMM W · cols onto the
+     * bias rows ([out, N·oh·ow]), then that permuted to [N, out, oh, ow].
+     */
     static Tensor conv2d(Tensor x, Tensor w, Tensor b, int stride, int pad) {
         x.live();
         w.live();
@@ -618,26 +621,37 @@ final class TensorKernels {
         }
         DType dt = DType.promote(x.dtype, w.dtype);
         Tensor xc = contiguousAs(x, dt), wc = contiguousAs(w, dt), bc = b == null ? null : contiguousAs(b, dt);
-        Tensor y = Tensor.zeros(dt, s.n(), s.o(), s.oh(), s.ow());
+        Tensor yt = Tensor.zeros(dt, s.o(), s.n(), s.oh(), s.ow());
+        int rows = s.rows(), ld = s.n() * s.cols();
+        if (yt.numel() == 0) return copy(permute(yt, new int[] {1, 0, 2, 3}), dt);
+        Storage all = im2colAll(s, xc, dt);
+        for (int o = 0; bc != null && o < s.o(); o++) {
+            if (dt == DType.FLOAT32) Arrays.fill(yt.storage.floats, o * ld, (o + 1) * ld, bc.storage.floats[bc.offset + o]);
+            else Arrays.fill(yt.storage.doubles, o * ld, (o + 1) * ld, bc.storage.doubles[bc.offset + o]);
+        }
+        if (dt == DType.FLOAT32) {
+            Gemm.sgemm(false, false, s.o(), ld, rows, 1f, wc.storage.floats, wc.offset, rows, all.floats, 0, ld, 1f, yt.storage.floats, 0, ld);
+        } else {
+            Gemm.dgemm(false, false, s.o(), ld, rows, 1d, wc.storage.doubles, wc.offset, rows, all.doubles, 0, ld, 1d, yt.storage.doubles, 0, ld);
+        }
+        return copy(permute(yt, new int[] {1, 0, 2, 3}), dt);
+    }
+
+    /** The im2col matrices of all images side by side: [c·kh·kw, N·oh·ow] row-major, built in parallel over the batch. */
+    private static Storage im2colAll(ConvShape s, Tensor xc, DType dt) {
         int[] map = s.map();
-        int rows = s.rows(), cols = s.cols(), img = s.c() * s.h() * s.w(), out = s.o() * cols;
-        if (y.numel() == 0) return y;
+        int rows = s.rows(), cols = s.cols(), ld = s.n() * cols, img = s.c() * s.h() * s.w();
+        Storage all = scratch(dt, rows * ld);
         Parallel.forRange(s.n(), 1, (from, to) -> {
             Storage buf = scratch(dt, map.length);
+            Object src = dt == DType.FLOAT32 ? buf.floats : buf.doubles, dst = dt == DType.FLOAT32 ? all.floats : all.doubles;
             for (int i = from; i < to; i++) {
-                int yo = i * out;
-                if (dt == DType.FLOAT32) {
-                    Conv.gather(map, xc.storage.floats, xc.offset + i * img, buf.floats, 0);
-                    for (int o = 0; bc != null && o < s.o(); o++) Arrays.fill(y.storage.floats, yo + o * cols, yo + (o + 1) * cols, bc.storage.floats[bc.offset + o]);
-                    Gemm.sgemm(false, false, s.o(), cols, rows, 1f, wc.storage.floats, wc.offset, rows, buf.floats, 0, cols, 1f, y.storage.floats, yo, cols);
-                } else {
-                    Conv.gather(map, xc.storage.doubles, xc.offset + i * img, buf.doubles, 0);
-                    for (int o = 0; bc != null && o < s.o(); o++) Arrays.fill(y.storage.doubles, yo + o * cols, yo + (o + 1) * cols, bc.storage.doubles[bc.offset + o]);
-                    Gemm.dgemm(false, false, s.o(), cols, rows, 1d, wc.storage.doubles, wc.offset, rows, buf.doubles, 0, cols, 1d, y.storage.doubles, yo, cols);
-                }
+                if (dt == DType.FLOAT32) Conv.gather(map, xc.storage.floats, xc.offset + i * img, buf.floats, 0);
+                else Conv.gather(map, xc.storage.doubles, xc.offset + i * img, buf.doubles, 0);
+                for (int r = 0; r < rows; r++) System.arraycopy(src, r * cols, dst, r * ld + i * cols, cols);
             }
         });
-        return y;
+        return all;
     }
 
     /** The input gradient of conv2d (a transposed convolution): per image, col2im of Wᵀ · g, over the batch in parallel. */
@@ -667,34 +681,22 @@ final class TensorKernels {
         return dx;
     }
 
-    /**
-     * The weight gradient of conv2d: Σ over images of g · colsᵀ. The im2col matrices are built in parallel, then
-     * accumulated image by image in order, so the sum's order does not depend on the thread count.
-     */
+    /** The weight gradient of conv2d: g permuted to [out, N·oh·ow] times the side-by-side im2col matrices, one GEMM. */
     static Tensor conv2dWeightGrad(Tensor g, Tensor x, int[] wShape, int stride, int pad) {
         g.live();
         x.live();
         ConvShape s = ConvShape.of("conv2dWeightGrad", x.shape, wShape, stride, pad);
         s.checkOutput("conv2dWeightGrad", g);
         DType dt = DType.promote(g.dtype, x.dtype);
-        Tensor gc = contiguousAs(g, dt), xc = contiguousAs(x, dt);
-        Tensor dw = Tensor.zeros(dt, wShape);
-        int[] map = s.map();
-        int rows = s.rows(), cols = s.cols(), img = s.c() * s.h() * s.w(), out = s.o() * cols, size = map.length;
-        if (dw.numel() == 0 || size == 0) return dw;
-        Storage all = scratch(dt, s.n() * size);
-        Parallel.forRange(s.n(), 1, (from, to) -> {
-            for (int i = from; i < to; i++) {
-                if (dt == DType.FLOAT32) Conv.gather(map, xc.storage.floats, xc.offset + i * img, all.floats, i * size);
-                else Conv.gather(map, xc.storage.doubles, xc.offset + i * img, all.doubles, i * size);
-            }
-        });
-        for (int i = 0; i < s.n(); i++) {
-            if (dt == DType.FLOAT32) {
-                Gemm.sgemm(false, true, s.o(), rows, cols, 1f, gc.storage.floats, gc.offset + i * out, cols, all.floats, i * size, cols, 1f, dw.storage.floats, 0, rows);
-            } else {
-                Gemm.dgemm(false, true, s.o(), rows, cols, 1d, gc.storage.doubles, gc.offset + i * out, cols, all.doubles, i * size, cols, 1d, dw.storage.doubles, 0, rows);
-            }
+        Tensor xc = contiguousAs(x, dt), dw = Tensor.zeros(dt, wShape);
+        int rows = s.rows(), ld = s.n() * s.cols();
+        if (dw.numel() == 0 || ld == 0) return dw;
+        Tensor gp = copy(permute(g, new int[] {1, 0, 2, 3}), dt);
+        Storage all = im2colAll(s, xc, dt);
+        if (dt == DType.FLOAT32) {
+            Gemm.sgemm(false, true, s.o(), rows, ld, 1f, gp.storage.floats, 0, ld, all.floats, 0, ld, 0f, dw.storage.floats, 0, rows);
+        } else {
+            Gemm.dgemm(false, true, s.o(), rows, ld, 1d, gp.storage.doubles, 0, ld, all.doubles, 0, ld, 0d, dw.storage.doubles, 0, rows);
         }
         return dw;
     }
