@@ -28,7 +28,7 @@ final class Ops {
         ADD, SUB, MUL, DIV, POW_TENSOR, WHERE, MAXIMUM, MINIMUM,
         SUM, AMAX, AMIN, PROD, CUMSUM, EXPAND, RESHAPE, PERMUTE, NARROW, EMBED, SLICE, EMBED_STRIDED, FLIP,
         CONCAT, GATHER, SCATTER_ADD,
-        MATMUL, LINEAR,
+        MATMUL, LINEAR, CONV2D, CONV2D_INPUT_GRAD, CONV2D_WEIGHT_GRAD, MAX_POOL2D, MAX_POOL2D_BACKWARD, AVG_POOL2D, AVG_POOL2D_BACKWARD,
         CROSS_ENTROPY, SOFTMAX_MINUS_ONE_HOT, QUADRATIC_COST, BINARY_CROSS_ENTROPY_WITH_LOGITS;
 
         final String label = camelCase(name());
@@ -397,6 +397,73 @@ final class Ops {
             if (gs.length == 3 && n.needsInputGrad(2)) gs[2] = g.sum(0, false);
             return gs;
         }, TensorKernels.linear(x, w, b), saved(x, w), ins);
+    }
+
+    // ---------------------------------------------------------------- convolution and pooling (NCHW)
+
+    /**
+     * F.conv2d(x, w, b, stride, padding) for x [N, C, H, W], w [O, C, kH, kW], b [O] or null. The input and weight
+     * gradients are primitives of their own whose rules close on conv2d, so every order is differentiable.
+     */
+    static Tensor conv2d(Tensor x, Tensor w, Tensor b, int stride, int pad) {
+        Tensor[] ins = b == null ? new Tensor[] {x, w} : new Tensor[] {x, w, b};
+        int[] xShape = x.shape, wShape = w.shape;
+        return record(CONV2D, (g, n) -> {
+            Tensor[] gs = new Tensor[ins.length];
+            if (n.needsInputGrad(0)) gs[0] = conv2dInputGrad(g, n.saved(1), xShape, stride, pad);
+            if (n.needsInputGrad(1)) gs[1] = conv2dWeightGrad(g, n.saved(0), wShape, stride, pad);
+            if (gs.length == 3 && n.needsInputGrad(2)) gs[2] = g.sum(new int[] {0, 2, 3}, false);
+            return gs;
+        }, TensorKernels.conv2d(x, w, b, stride, pad), saved(x, w), ins);
+    }
+
+    /** The transposed convolution that is conv2d's input gradient: bilinear in g and w, its adjoints are conv2d's. */
+    static Tensor conv2dInputGrad(Tensor g, Tensor w, int[] xShape, int stride, int pad) {
+        int[] wShape = w.shape;
+        return record(CONV2D_INPUT_GRAD, (h, n) -> grads(
+                n.needsInputGrad(0) ? conv2d(h, n.saved(1), null, stride, pad) : null,
+                n.needsInputGrad(1) ? conv2dWeightGrad(n.saved(0), h, wShape, stride, pad) : null),
+                TensorKernels.conv2dInputGrad(g, w, xShape, stride, pad), saved(g, w), g, w);
+    }
+
+    /** conv2d's weight gradient Σ g·colsᵀ: bilinear in g and x; ⟨h, it⟩ = ⟨conv2d(x, h), g⟩ gives its rule. */
+    static Tensor conv2dWeightGrad(Tensor g, Tensor x, int[] wShape, int stride, int pad) {
+        int[] xShape = x.shape;
+        return record(CONV2D_WEIGHT_GRAD, (h, n) -> grads(
+                n.needsInputGrad(0) ? conv2d(n.saved(1), h, null, stride, pad) : null,
+                n.needsInputGrad(1) ? conv2dInputGrad(n.saved(0), h, xShape, stride, pad) : null),
+                TensorKernels.conv2dWeightGrad(g, x, wShape, stride, pad), saved(g, x), g, x);
+    }
+
+    /** max_pool2d with a square window and no padding; the gradient goes to each window's first maximum, as PyTorch's. */
+    static Tensor maxPool2d(Tensor x, int k, int stride) {
+        TensorKernels.Pooled p = TensorKernels.maxPool2d(x, k, stride);
+        int[] inShape = x.shape;
+        Tensor arg = p.argmax();
+        return record(MAX_POOL2D, (g, n) -> grads(maxPool2dBackward(g, arg, inShape)), p.values(), null, x);
+    }
+
+    /**
+     * The routing of maxPool2d's gradient to the saved argmax of each window, linear in g; its adjoint picks the
+     * entries at the same indices (a gather, whose own rule is the scatter-add back).
+     */
+    static Tensor maxPool2dBackward(Tensor g, Tensor argmax, int[] xShape) {
+        int[] gShape = g.shape, planes = {xShape[0], xShape[1], xShape[2] * xShape[3]};
+        return record(MAX_POOL2D_BACKWARD, (h, n) -> grads(h.reshape(planes).gather(2, argmax).reshape(gShape)),
+                TensorKernels.maxPool2dBackward(g, argmax, xShape), null, g);
+    }
+
+    /** avg_pool2d with a square window and no padding; its gradient spreads g/k² back over each window. */
+    static Tensor avgPool2d(Tensor x, int k, int stride) {
+        int[] inShape = x.shape;
+        return record(AVG_POOL2D, (g, n) -> grads(avgPool2dBackward(g, k, stride, inShape)),
+                TensorKernels.avgPool2d(x, k, stride), null, x);
+    }
+
+    /** The adjoint of avgPool2d, linear in g; its own adjoint is avgPool2d again. */
+    static Tensor avgPool2dBackward(Tensor g, int k, int stride, int[] xShape) {
+        return record(AVG_POOL2D_BACKWARD, (h, n) -> grads(avgPool2d(h, k, stride)),
+                TensorKernels.avgPool2dBackward(g, k, stride, xShape), null, g);
     }
 
     // ---------------------------------------------------------------- losses

@@ -857,6 +857,39 @@ public final class Tensor {
         return Ops.binaryCrossEntropyWithLogits(this, target);
     }
 
+    /** {@code conv2d(weight, null, 1, 0)}. */
+    public Tensor conv2d(Tensor weight) {
+        return conv2d(weight, null, 1, 0);
+    }
+
+    /**
+     * 2-D convolution (cross-correlation) exactly as PyTorch's F.conv2d: this [N, C, H, W], weight [out, C, kH, kW],
+     * bias [out] or null; the output is [N, out, (H + 2p − kH)/s + 1, (W + 2p − kW)/s + 1] (floored).
+     */
+    public Tensor conv2d(Tensor weight, Tensor bias, int stride, int padding) {
+        return Ops.conv2d(this, weight, bias, stride, padding);
+    }
+
+    /** {@code maxPool2d(kernel, kernel)}. */
+    public Tensor maxPool2d(int kernel) {
+        return maxPool2d(kernel, kernel);
+    }
+
+    /** PyTorch's max_pool2d over [N, C, H, W] with a square window, no padding; the gradient goes to the first max. */
+    public Tensor maxPool2d(int kernel, int stride) {
+        return Ops.maxPool2d(this, kernel, stride);
+    }
+
+    /** {@code avgPool2d(kernel, kernel)}. */
+    public Tensor avgPool2d(int kernel) {
+        return avgPool2d(kernel, kernel);
+    }
+
+    /** PyTorch's avg_pool2d over [N, C, H, W] with a square window, no padding. */
+    public Tensor avgPool2d(int kernel, int stride) {
+        return Ops.avgPool2d(this, kernel, stride);
+    }
+
     /**
      * A fully connected layer, this·weightᵀ + bias, for this [..., in], weight [out, in] and bias [out] (or null):
      * PyTorch's F.linear, as one GEMM and then the bias added to each row.

@@ -3,6 +3,7 @@ package org.deltagrad;
 import java.util.Arrays;
 import java.util.List;
 
+import org.deltagrad.kernels.Conv;
 import org.deltagrad.kernels.Elementwise;
 import org.deltagrad.kernels.Elementwise.ActivationBackward;
 import org.deltagrad.kernels.Elementwise.Binary;
@@ -551,6 +552,235 @@ final class TensorKernels {
         int rows = t.shape[r - 2], cols = t.shape[r - 1];
         return !(t.strides[r - 1] == 1 && t.strides[r - 2] >= Math.max(cols, 1))
                 && t.strides[r - 2] == 1 && t.strides[r - 1] >= Math.max(rows, 1);
+    }
+
+    // ---------------------------------------------------------------- convolution and pooling (NCHW)
+
+    /** The geometry of one 2-D convolution, checked as PyTorch's F.conv2d checks it. */
+    record ConvShape(int n, int c, int h, int w, int o, int kh, int kw, int stride, int pad, int oh, int ow) {
+        int cols() {
+            return oh * ow;
+        }
+
+        int rows() {
+            return c * kh * kw;
+        }
+
+        /** Fails unless g has the output's shape [N, O, oh, ow]. */
+        void checkOutput(String op, Tensor g) {
+            int[] out = {n, o, oh, ow};
+            if (!Arrays.equals(g.shape, out)) {
+                throw new IllegalArgumentException(op + ": gradient " + Shapes.str(g.shape) + " must be " + Shapes.str(out));
+            }
+        }
+
+        int[] map() {
+            return Conv.im2colMap(c, h, w, kh, kw, stride, pad, oh, ow);
+        }
+
+        static ConvShape of(String op, int[] x, int[] wt, int stride, int pad) {
+            if (x.length != 4 || wt.length != 4) {
+                throw new IllegalArgumentException(op + ": input " + Shapes.str(x) + " and weight " + Shapes.str(wt)
+                        + " must both be 4-D (input [N, C, H, W], weight [out, C, kH, kW])");
+            }
+            if (stride < 1 || pad < 0) {
+                throw new IllegalArgumentException(op + ": stride must be ≥ 1 and padding ≥ 0, got stride " + stride + ", padding " + pad);
+            }
+            if (x[1] != wt[1]) {
+                throw new IllegalArgumentException(op + ": input " + Shapes.str(x) + " has " + x[1] + " channels but weight "
+                        + Shapes.str(wt) + " expects " + wt[1]);
+            }
+            if (wt[2] < 1 || wt[3] < 1 || wt[2] > x[2] + 2 * pad || wt[3] > x[3] + 2 * pad) {
+                throw new IllegalArgumentException(op + ": kernel " + wt[2] + "x" + wt[3] + " of weight " + Shapes.str(wt)
+                        + " does not fit input " + Shapes.str(x) + " padded by " + pad);
+            }
+            return new ConvShape(x[0], x[1], x[2], x[3], wt[0], wt[2], wt[3], stride, pad,
+                    (x[2] + 2 * pad - wt[2]) / stride + 1, (x[3] + 2 * pad - wt[3]) / stride + 1);
+        }
+    }
+
+    /** A plain scratch buffer, not from the step arena: worker threads fill it. */
+    private static Storage scratch(DType dt, int n) {
+        return dt == DType.FLOAT32 ? new Storage(new float[n]) : new Storage(new double[n]);
+    }
+
+    private static Tensor contiguousAs(Tensor t, DType dt) {
+        return (t.dtype == dt ? t : copy(t, dt)).contiguousUnrecorded();
+    }
+
+    /**
+     * F.conv2d(x, w, b, stride, padding): the im2col matrices of all images side by side, one GEMM W · cols onto the
+     * bias rows ([out, N·oh·ow]), then that permuted to [N, out, oh, ow].
+     */
+    static Tensor conv2d(Tensor x, Tensor w, Tensor b, int stride, int pad) {
+        x.live();
+        w.live();
+        ConvShape s = ConvShape.of("conv2d", x.shape, w.shape, stride, pad);
+        if (b != null && (b.shape.length != 1 || b.shape[0] != s.o())) {
+            throw new IllegalArgumentException("conv2d: bias " + Shapes.str(b.shape) + " must be [" + s.o() + "] for weight " + Shapes.str(w.shape));
+        }
+        DType dt = DType.promote(x.dtype, w.dtype);
+        Tensor xc = contiguousAs(x, dt), wc = contiguousAs(w, dt), bc = b == null ? null : contiguousAs(b, dt);
+        Tensor yt = Tensor.zeros(dt, s.o(), s.n(), s.oh(), s.ow());
+        int rows = s.rows(), ld = s.n() * s.cols();
+        if (yt.numel() == 0) return copy(permute(yt, new int[] {1, 0, 2, 3}), dt);
+        Storage all = im2colAll(s, xc, dt);
+        for (int o = 0; bc != null && o < s.o(); o++) {
+            if (dt == DType.FLOAT32) Arrays.fill(yt.storage.floats, o * ld, (o + 1) * ld, bc.storage.floats[bc.offset + o]);
+            else Arrays.fill(yt.storage.doubles, o * ld, (o + 1) * ld, bc.storage.doubles[bc.offset + o]);
+        }
+        if (dt == DType.FLOAT32) {
+            Gemm.sgemm(false, false, s.o(), ld, rows, 1f, wc.storage.floats, wc.offset, rows, all.floats, 0, ld, 1f, yt.storage.floats, 0, ld);
+        } else {
+            Gemm.dgemm(false, false, s.o(), ld, rows, 1d, wc.storage.doubles, wc.offset, rows, all.doubles, 0, ld, 1d, yt.storage.doubles, 0, ld);
+        }
+        return copy(permute(yt, new int[] {1, 0, 2, 3}), dt);
+    }
+
+    /** The im2col matrices of all images side by side: [c·kh·kw, N·oh·ow] row-major, built in parallel over the batch. */
+    private static Storage im2colAll(ConvShape s, Tensor xc, DType dt) {
+        int[] map = s.map();
+        int rows = s.rows(), cols = s.cols(), ld = s.n() * cols, img = s.c() * s.h() * s.w();
+        Storage all = scratch(dt, rows * ld);
+        Parallel.forRange(s.n(), 1, (from, to) -> {
+            Storage buf = scratch(dt, map.length);
+            Object src = dt == DType.FLOAT32 ? buf.floats : buf.doubles, dst = dt == DType.FLOAT32 ? all.floats : all.doubles;
+            for (int i = from; i < to; i++) {
+                if (dt == DType.FLOAT32) Conv.gather(map, xc.storage.floats, xc.offset + i * img, buf.floats, 0);
+                else Conv.gather(map, xc.storage.doubles, xc.offset + i * img, buf.doubles, 0);
+                for (int r = 0; r < rows; r++) System.arraycopy(src, r * cols, dst, r * ld + i * cols, cols);
+            }
+        });
+        return all;
+    }
+
+    /** The input gradient of conv2d (a transposed convolution): per image, col2im of Wᵀ · g, over the batch in parallel. */
+    static Tensor conv2dInputGrad(Tensor g, Tensor w, int[] xShape, int stride, int pad) {
+        g.live();
+        w.live();
+        ConvShape s = ConvShape.of("conv2dInputGrad", xShape, w.shape, stride, pad);
+        s.checkOutput("conv2dInputGrad", g);
+        DType dt = DType.promote(g.dtype, w.dtype);
+        Tensor gc = contiguousAs(g, dt), wc = contiguousAs(w, dt);
+        Tensor dx = Tensor.zeros(dt, xShape);
+        int[] map = s.map();
+        int rows = s.rows(), cols = s.cols(), img = s.c() * s.h() * s.w(), out = s.o() * cols;
+        if (dx.numel() == 0 || map.length == 0) return dx;
+        Parallel.forRange(s.n(), 1, (from, to) -> {
+            Storage buf = scratch(dt, map.length);
+            for (int i = from; i < to; i++) {
+                if (dt == DType.FLOAT32) {
+                    Gemm.sgemm(true, false, rows, cols, s.o(), 1f, wc.storage.floats, wc.offset, rows, gc.storage.floats, gc.offset + i * out, cols, 0f, buf.floats, 0, cols);
+                    Conv.scatterAdd(map, buf.floats, dx.storage.floats, i * img);
+                } else {
+                    Gemm.dgemm(true, false, rows, cols, s.o(), 1d, wc.storage.doubles, wc.offset, rows, gc.storage.doubles, gc.offset + i * out, cols, 0d, buf.doubles, 0, cols);
+                    Conv.scatterAdd(map, buf.doubles, dx.storage.doubles, i * img);
+                }
+            }
+        });
+        return dx;
+    }
+
+    /** The weight gradient of conv2d: g permuted to [out, N·oh·ow] times the side-by-side im2col matrices, one GEMM. */
+    static Tensor conv2dWeightGrad(Tensor g, Tensor x, int[] wShape, int stride, int pad) {
+        g.live();
+        x.live();
+        ConvShape s = ConvShape.of("conv2dWeightGrad", x.shape, wShape, stride, pad);
+        s.checkOutput("conv2dWeightGrad", g);
+        DType dt = DType.promote(g.dtype, x.dtype);
+        Tensor xc = contiguousAs(x, dt), dw = Tensor.zeros(dt, wShape);
+        int rows = s.rows(), ld = s.n() * s.cols();
+        if (dw.numel() == 0 || ld == 0) return dw;
+        Tensor gp = copy(permute(g, new int[] {1, 0, 2, 3}), dt);
+        Storage all = im2colAll(s, xc, dt);
+        if (dt == DType.FLOAT32) {
+            Gemm.sgemm(false, true, s.o(), rows, ld, 1f, gp.storage.floats, 0, ld, all.floats, 0, ld, 0f, dw.storage.floats, 0, rows);
+        } else {
+            Gemm.dgemm(false, true, s.o(), rows, ld, 1d, gp.storage.doubles, 0, ld, all.doubles, 0, ld, 0d, dw.storage.doubles, 0, rows);
+        }
+        return dw;
+    }
+
+    /** Output size of a square, unpadded pooling window over x [N, C, H, W], checked as PyTorch checks it. */
+    static int[] poolShape(String op, int[] x, int k, int stride) {
+        if (x.length != 4) throw new IllegalArgumentException(op + ": input " + Shapes.str(x) + " must be 4-D [N, C, H, W]");
+        if (k < 1 || stride < 1) throw new IllegalArgumentException(op + ": kernel and stride must be ≥ 1, got kernel " + k + ", stride " + stride);
+        if (k > x[2] || k > x[3]) throw new IllegalArgumentException(op + ": kernel " + k + " is larger than input " + Shapes.str(x));
+        return new int[] {x[0], x[1], (x[2] - k) / stride + 1, (x[3] - k) / stride + 1};
+    }
+
+    /** Per-plane body of a pooling loop: plane p reads at offset p·inPlane, writes at p·outPlane. */
+    interface PlaneBody {
+        void run(int plane, int in, int out);
+    }
+
+    private static void forEachPlane(int[] x, int[] y, PlaneBody body) {
+        int planes = x[0] * x[1], inPlane = x[2] * x[3], outPlane = y[2] * y[3];
+        Parallel.forRange(planes, Math.max(1, ELEMENTWISE_GRAIN / Math.max(1, inPlane)), (from, to) -> {
+            for (int p = from; p < to; p++) body.run(p, p * inPlane, p * outPlane);
+        });
+    }
+
+    static Tensor avgPool2d(Tensor x, int k, int stride) {
+        x.live();
+        int[] ys = poolShape("avgPool2d", x.shape, k, stride);
+        Tensor xc = x.contiguousUnrecorded(), y = Tensor.uninitialized(x.dtype, ys);
+        int[] map = Conv.windowMap(x.shape[2], x.shape[3], k, stride, ys[2], ys[3]);
+        forEachPlane(x.shape, ys, (p, in, out) -> {
+            if (x.dtype == DType.FLOAT32) Conv.avgPool(map, k * k, xc.storage.floats, xc.offset + in, y.storage.floats, out);
+            else Conv.avgPool(map, k * k, xc.storage.doubles, xc.offset + in, y.storage.doubles, out);
+        });
+        return y;
+    }
+
+    /** The adjoint of avgPool2d: g/k² spread over each window of a zero tensor of xShape. */
+    static Tensor avgPool2dBackward(Tensor g, int k, int stride, int[] xShape) {
+        g.live();
+        int[] ys = poolShape("avgPool2dBackward", xShape, k, stride);
+        if (!Arrays.equals(g.shape, ys)) {
+            throw new IllegalArgumentException("avgPool2dBackward: gradient " + Shapes.str(g.shape) + " must be " + Shapes.str(ys));
+        }
+        Tensor gc = g.contiguousUnrecorded(), dx = Tensor.zeros(g.dtype, xShape);
+        int[] map = Conv.windowMap(xShape[2], xShape[3], k, stride, ys[2], ys[3]);
+        forEachPlane(xShape, ys, (p, in, out) -> {
+            if (g.dtype == DType.FLOAT32) Conv.avgPoolBackward(map, k * k, gc.storage.floats, gc.offset + out, dx.storage.floats, in);
+            else Conv.avgPoolBackward(map, k * k, gc.storage.doubles, gc.offset + out, dx.storage.doubles, in);
+        });
+        return dx;
+    }
+
+    /** max_pool2d's values, and each window's argmax as a plane offset in a float64 [N, C, oh·ow] index tensor. */
+    record Pooled(Tensor values, Tensor argmax) {}
+
+    static Pooled maxPool2d(Tensor x, int k, int stride) {
+        x.live();
+        int[] ys = poolShape("maxPool2d", x.shape, k, stride);
+        Tensor xc = x.contiguousUnrecorded(), y = Tensor.uninitialized(x.dtype, ys);
+        Tensor arg = Tensor.uninitialized(DType.FLOAT64, new int[] {ys[0], ys[1], ys[2] * ys[3]});
+        int[] map = Conv.windowMap(x.shape[2], x.shape[3], k, stride, ys[2], ys[3]);
+        forEachPlane(x.shape, ys, (p, in, out) -> {
+            if (x.dtype == DType.FLOAT32) Conv.maxPool(map, k * k, xc.storage.floats, xc.offset + in, y.storage.floats, out, arg.storage.doubles);
+            else Conv.maxPool(map, k * k, xc.storage.doubles, xc.offset + in, y.storage.doubles, out, arg.storage.doubles);
+        });
+        return new Pooled(y, arg);
+    }
+
+    /** The adjoint of maxPool2d: each g entry added at its window's saved argmax in a zero tensor of xShape. */
+    static Tensor maxPool2dBackward(Tensor g, Tensor argmax, int[] xShape) {
+        g.live();
+        int[] gShape = g.shape;
+        if (xShape.length != 4 || gShape.length != 4 || gShape[0] != xShape[0] || gShape[1] != xShape[1]
+                || !Arrays.equals(argmax.shape, new int[] {gShape[0], gShape[1], gShape[2] * gShape[3]})) {
+            throw new IllegalArgumentException("maxPool2dBackward: gradient " + Shapes.str(gShape) + ", indices "
+                    + Shapes.str(argmax.shape) + " and input " + Shapes.str(xShape) + " do not fit");
+        }
+        Tensor gc = g.contiguousUnrecorded(), ac = argmax.contiguousUnrecorded(), dx = Tensor.zeros(g.dtype, xShape);
+        int len = gShape[2] * gShape[3];
+        forEachPlane(xShape, gShape, (p, in, out) -> {
+            if (g.dtype == DType.FLOAT32) Conv.maxPoolBackward(ac.storage.doubles, ac.offset + out, len, gc.storage.floats, gc.offset + out, dx.storage.floats, in);
+            else Conv.maxPoolBackward(ac.storage.doubles, ac.offset + out, len, gc.storage.doubles, gc.offset + out, dx.storage.doubles, in);
+        });
+        return dx;
     }
 
     // ---------------------------------------------------------------- helpers

@@ -190,6 +190,35 @@ class OpTableTest {
             int b = 1 + r.nextInt(3), n = 1 + r.nextInt(3), in = 1 + r.nextInt(4), out = 1 + r.nextInt(4);
             return List.of(draw(r, Domain.ANY, b, n, in), draw(r, Domain.ANY, out, in));
         }, in -> in.get(0).linear(in.get(1), null).square());
+        add("conv2d", "conv2d(bias, stride, padding)", 3, r -> {
+            int[] c = convConfig(r);
+            return List.of(draw(r, Domain.ANY, c[0], c[1], c[2], c[3]), draw(r, Domain.ANY, c[4], c[1], c[5], c[6]),
+                    draw(r, Domain.ANY, c[4]), Tensor.scalar(c[7]), Tensor.scalar(c[8]));
+        }, in -> in.get(0).conv2d(in.get(1), in.get(2), (int) in.get(3).item(), (int) in.get(4).item()).square());
+        add("conv2d", "conv2d", 2, r -> {
+            int[] c = convConfig(r, false);
+            return List.of(draw(r, Domain.ANY, c[0], c[1], c[2], c[3]), draw(r, Domain.ANY, c[4], c[1], c[5], c[6]));
+        }, in -> in.get(0).conv2d(in.get(1)).tanh());
+        // The two backward primitives of conv2d, checked directly so that their own rules are checked at both orders.
+        add("conv2dInputGrad", "conv2dInputGrad", 2, r -> {
+            int[] c = convConfig(r);
+            Tensor x = draw(r, Domain.ANY, c[0], c[1], c[2], c[3]), w = draw(r, Domain.ANY, c[4], c[1], c[5], c[6]);
+            return List.of(draw(r, Domain.ANY, x.conv2d(w, null, c[7], c[8]).shape()), w, x, Tensor.scalar(c[7]), Tensor.scalar(c[8]));
+        }, in -> Ops.conv2dInputGrad(in.get(0), in.get(1), in.get(2).shape(), (int) in.get(3).item(), (int) in.get(4).item()).square());
+        add("conv2dWeightGrad", "conv2dWeightGrad", 2, r -> {
+            int[] c = convConfig(r);
+            Tensor x = draw(r, Domain.ANY, c[0], c[1], c[2], c[3]), w = draw(r, Domain.ANY, c[4], c[1], c[5], c[6]);
+            return List.of(draw(r, Domain.ANY, x.conv2d(w, null, c[7], c[8]).shape()), x, w, Tensor.scalar(c[7]), Tensor.scalar(c[8]));
+        }, in -> Ops.conv2dWeightGrad(in.get(0), in.get(1), in.get(2).shape(), (int) in.get(3).item(), (int) in.get(4).item()).square());
+        pool("maxPool2d", "maxPool2d(kernel)", (x, k, st) -> x.maxPool2d(k).square());
+        pool("maxPool2d", "maxPool2d(kernel, stride)", (x, k, st) -> x.maxPool2d(k, st).exp());
+        pool("avgPool2d", "avgPool2d(kernel)", (x, k, st) -> x.avgPool2d(k).square());
+        pool("avgPool2d", "avgPool2d(kernel, stride)", (x, k, st) -> x.avgPool2d(k, st).exp());
+        pool("maxPool2dBackward", "maxPool2dBackward", (x, k, st) -> {
+            TensorKernels.Pooled p = TensorKernels.maxPool2d(x.detach(), k, st);
+            return Ops.maxPool2dBackward(x.maxPool2d(k, st).exp(), p.argmax(), x.shape()).square();
+        });
+        pool("avgPool2dBackward", "avgPool2dBackward", (x, k, st) -> Ops.avgPool2dBackward(x.avgPool2d(k, st), k, st, x.shape()).square());
         add("crossEntropy", "crossEntropy", 1, r -> List.of(draw(r, Domain.ANY, 1 + r.nextInt(4), 1 + r.nextInt(4))),
                 in -> in.get(0).mul(2).crossEntropy(labelsFor(in.get(0))));
         binary("quadraticCost", Domain.ANY, Domain.ANY, true, Tensor::quadraticCost);
@@ -247,6 +276,32 @@ class OpTableTest {
             if (shape.length == 0) shape = new int[] {1 + r.nextInt(4)};
             return List.of(draw(r, Domain.ANY, shape), Tensor.scalar(r.nextInt(shape.length)));
         }, in -> f.apply(in.get(0), (int) in.get(1).item()));
+    }
+
+    /** A small random conv2d: {N, C, H, W, O, kH, kW, stride, padding}, the kernel fitting the padded input. */
+    static int[] convConfig(SplittableRandom r) {
+        return convConfig(r, true);
+    }
+
+    /** As {@link #convConfig(SplittableRandom)}; without strideAndPadding, stride 1 and padding 0. */
+    static int[] convConfig(SplittableRandom r, boolean strideAndPadding) {
+        int kh = 1 + r.nextInt(3), kw = 1 + r.nextInt(3);
+        int stride = strideAndPadding ? 1 + r.nextInt(2) : 1, pad = strideAndPadding ? r.nextInt(2) : 0;
+        return new int[] {1 + r.nextInt(2), 1 + r.nextInt(2), Math.max(1, kh - 2 * pad) + r.nextInt(3),
+                Math.max(1, kw - 2 * pad) + r.nextInt(3), 1 + r.nextInt(2), kh, kw, stride, pad};
+    }
+
+    interface PoolFn {
+        Tensor apply(Tensor x, int kernel, int stride);
+    }
+
+    /** A pooling op on a random [N, C, H, W] input with a random square kernel (that fits) and stride. */
+    static void pool(String method, String label, PoolFn f) {
+        add(method, label, 1, r -> {
+            int k = 1 + r.nextInt(3), stride = 1 + r.nextInt(3);
+            return List.of(draw(r, Domain.ANY, 1 + r.nextInt(2), 1 + r.nextInt(2), k + r.nextInt(4), k + r.nextInt(4)),
+                    Tensor.scalar(k), Tensor.scalar(stride));
+        }, in -> f.apply(in.get(0), (int) in.get(1).item(), (int) in.get(2).item()));
     }
 
     static int[] randomShape(SplittableRandom r) {
