@@ -61,10 +61,13 @@ final class HtmlPage {
             function num(x) { return String(Number(x.toPrecision(6))); }
             function full(v) { return Array.isArray(v) ? "[" + v.map(full).join(", ") + "]" : num(v); }
             function flat(v, out) { if (Array.isArray(v)) v.forEach(x => flat(x, out)); else out.push(v); return out; }
+            function dims(v) { return Array.isArray(v) ? [v.length].concat(dims(v[0])) : []; }
+            function short(x) { return String(Number(x.toPrecision(3))); }
+            // A node box holds about 17 characters: small tensors in full, larger ones as shape and range.
             function brief(v) {
-              if (count(v) <= 4) return full(v);
+              if (count(v) <= 2) return full(v);
               const f = flat(v, []);
-              return "min " + num(Math.min(...f)) + " max " + num(Math.max(...f));
+              return "[" + dims(v).join("×") + "] " + short(Math.min(...f)) + "…" + short(Math.max(...f));
             }
             function el(tag, attrs, parent) {
               const e = document.createElementNS(NS, tag);
@@ -101,7 +104,7 @@ final class HtmlPage {
                 el("title", {}, g).textContent = n.id + ": " + (n.variable ? "input " + n.variable : n.op) + "\\nshape " + shapeOf(n)
                   + "\\nvalue " + full(n.value) + "\\nadjoint ∂f/∂" + n.id + " = " + full(n.adjoint);
                 el("rect", {width: BW, height: BH, rx: 6}, g);
-                const label = backward ? "∂f/∂" + n.id : n.id + " " + (n.variable || n.op);
+                const label = backward ? "∂f/∂" + n.id + (n.variable ? " = ∂f/∂" + n.variable : "") : n.id + " " + (n.variable || n.op);
                 el("text", {x: BW / 2, y: 14}, g).textContent = label;
                 const t = el("text", {x: BW / 2, y: 30, class: backward ? "adj" : ""}, g);
                 if (backward) t.setAttribute("data-node", n.id); else t.textContent = brief(n.value);
@@ -130,7 +133,7 @@ final class HtmlPage {
             function termText(n, t) {
               if (typeof t.consumerAdjoint === "number") return "∂f/∂" + t.consumer + "·∂" + t.consumer + "/∂" + n.id
                 + " (= " + num(t.consumerAdjoint) + " · " + num(t.local) + ")";
-              return "from " + t.consumer + ": " + t.rule + " → " + brief(t.contribution)
+              return "from " + t.consumer + ": " + t.rule + " → " + (count(t.contribution) <= 12 ? full(t.contribution) : brief(t.contribution))
                 + (t.summedBackFrom ? " [broadcast: summed back from [" + t.summedBackFrom.join("×") + "]]" : "");
             }
             stepButton.addEventListener("click", () => {
@@ -146,7 +149,7 @@ final class HtmlPage {
               const line = document.createElement("div");
               line.className = "current";
               line.setAttribute("data-step", n.id);
-              let s = "∂f/∂" + n.id + " " + shapeOf(n) + " = ";
+              let s = "∂f/∂" + n.id + (n.shape ? " " + shapeOf(n) : "") + " = ";
               if (n.terms.length === 0) s += full(n.adjoint) + (n === nodes[nodes.length - 1] ? "   (seed: f = " + n.id + ")" : "");
               else if (n.terms.length === 1) s += termText(n, n.terms[0]) + " = " + full(n.adjoint);
               else s += n.terms.map(t => termText(n, t)).join("\\n    + ") + "\\n    = " + full(n.adjoint)
@@ -165,8 +168,9 @@ final class HtmlPage {
               status();
             });
             status();
-            // #autostep presses "step" until the sweep ends, for a headless browser's --dump-dom.
-            if (location.hash === "#autostep") while (!stepButton.disabled) stepButton.click();
+            // #autostep presses "step" until the sweep ends (for a headless browser's --dump-dom), #step=N N times.
+            const press = /^#(?:autostep|step=(\\d+))$/.exec(location.hash);
+            if (press) for (let i = press[1] ? Number(press[1]) : Infinity; i > 0 && !stepButton.disabled; i--) stepButton.click();
             </script></body></html>
             """;
 }

@@ -88,6 +88,8 @@ class ExplainHtmlTest {
         for (Matcher m = STEP.matcher(dom); m.find(); ) steps.add(m.group(1));
         assertEquals(expectedOrder, steps, "the sweep runs in reverse creation order");
 
+        assertEquals(new java.util.HashSet<>(expectedOrder.subList(0, 2)), adjoints(dumpDom(page, "#step=2")).keySet(),
+                "each press of step shows one more adjoint, in sweep order");
         Map<String, JsonNode> shown = adjoints(dom);
         assertEquals(expectedOrder.size(), shown.size(), dom);
         for (JsonNode n : json.get("nodes")) {
