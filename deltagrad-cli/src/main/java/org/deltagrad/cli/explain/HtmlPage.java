@@ -39,11 +39,12 @@ final class HtmlPage {
             .edge{stroke:#888;fill:none;marker-end:url(#arrow)} .edge.lit{stroke:#c60;stroke-width:2}
             .adj{fill:#0a4;font-weight:bold} #trace{font-family:monospace;font-size:12px;white-space:pre-wrap}
             #trace .current{background:#fff3c4} .panel{display:flex;gap:24px;margin:6px 0} button{font-size:14px}
-            #gradients li,#summary li{font-family:monospace}
+            #gradients li,#summary li,#hessian{font-family:monospace} #hessian td{padding:0 6px;text-align:right}
             </style></head><body>
             <h1>f = %TITLE%</h1>
             <div class="panel"><div><h2>value</h2><ul id="summary"></ul></div>
-            <div><h2>gradient</h2><ul id="gradients"></ul></div></div>
+            <div><h2>gradient</h2><ul id="gradients"></ul></div>
+            <div id="hessian-panel" hidden><h2>Hessian (--order 2)</h2><table id="hessian"></table></div></div>
             <div><button id="step">step</button> <button id="reset">reset</button> <span id="status"></span></div>
             <div class="graphs"><div><h2>forward graph G (creation order)</h2><div id="g"></div></div>
             <div><h2>backward graph B (one node per node of G, edges reversed)</h2><div id="b"></div></div></div>
@@ -122,6 +123,26 @@ final class HtmlPage {
             li("summary", "f = " + full(D.value), {"data-value": JSON.stringify(D.value)});
             for (const v in D.gradient) li("gradients", "∂f/∂" + v + " = " + full(D.gradient[v]),
               {"data-variable": v, "data-gradient": JSON.stringify(D.gradient[v])});
+            if (D.hessian) {
+              // Scalar reports key the Hessian by variable; tensor reports list input elements and a matrix.
+              const names = D.hessian.elements || Object.keys(D.hessian);
+              const matrix = D.hessian.matrix || names.map(a => names.map(b => D.hessian[a][b]));
+              const table = document.getElementById("hessian");
+              const head = table.insertRow();
+              head.insertCell().textContent = "";
+              names.forEach(n => head.insertCell().textContent = n);
+              matrix.forEach((row, i) => {
+                const r = table.insertRow();
+                r.insertCell().textContent = names[i];
+                row.forEach((v, j) => {
+                  const c = r.insertCell();
+                  c.textContent = num(v);
+                  c.setAttribute("data-hessian", names[i] + "," + names[j]);
+                  c.setAttribute("data-value", JSON.stringify(v));
+                });
+              });
+              document.getElementById("hessian-panel").hidden = false;
+            }
             let k = 0;
             const stepButton = document.getElementById("step"), trace = document.getElementById("trace");
             function status() {

@@ -28,6 +28,7 @@ class ExplainHtmlTest {
     private static final ObjectMapper MAPPER = new ObjectMapper();
     private static final Pattern ADJOINT = Pattern.compile("data-node=\"(u\\d+)\" data-adjoint=\"([^\"]*)\"");
     private static final Pattern GRADIENT = Pattern.compile("data-variable=\"([^\"]+)\" data-gradient=\"([^\"]*)\"");
+    private static final Pattern HESSIAN = Pattern.compile("data-hessian=\"([^\"]+)\" data-value=\"([^\"]*)\"");
     private static final Pattern STEP = Pattern.compile("data-step=\"(u\\d+)\"");
 
     @TempDir
@@ -44,6 +45,36 @@ class ExplainHtmlTest {
     void tensorPageSteppedToTheEndShowsTheJsonGradient() throws Exception {
         JsonNode json = stepAndCompare("sum(tanh(W@x + b))", "W=[[0.3,-1.2],[0.8,0.5],[-0.4,0.9]],x=[0.5,-1],b=[0.1,0.2,0.3]");
         assertEquals(List.of(3, 2), shape(json.get("gradient").get("W")));
+    }
+
+    @Test
+    void orderTwoPageShowsTheJsonHessian() throws Exception {
+        for (String[] args : List.of(new String[] {"x*y + sin(x)", "--at", "x=1.5,y=-2"},
+                new String[] {"sum(tanh(W@x))", "--at", "W=[[0.3,-1.2],[0.8,0.5]],x=[0.5,-1]"})) {
+            Path page = dir.resolve("hessian.html");
+            ExplainCommandTest.run(concat(args, "--order", "2", "--html", page.toString()));
+            JsonNode h = MAPPER.readTree(ExplainCommandTest.run(concat(args, "--order", "2", "--json"))).get("hessian");
+            Map<String, Double> shown = new LinkedHashMap<>();
+            for (Matcher m = HESSIAN.matcher(dumpDom(page, "")); m.find(); ) shown.put(m.group(1), Double.parseDouble(m.group(2)));
+            Map<String, Double> expected = new LinkedHashMap<>();
+            if (h.has("elements")) {
+                for (int i = 0; i < h.get("elements").size(); i++) {
+                    for (int j = 0; j < h.get("elements").size(); j++) {
+                        expected.put(h.get("elements").get(i).asText() + "," + h.get("elements").get(j).asText(), h.get("matrix").get(i).get(j).asDouble());
+                    }
+                }
+            } else {
+                h.fieldNames().forEachRemaining(a -> h.get(a).fieldNames().forEachRemaining(b -> expected.put(a + "," + b, h.get(a).get(b).asDouble())));
+            }
+            assertFalse(expected.isEmpty());
+            assertEquals(expected, shown, args[0]);
+        }
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
     }
 
     @Test
