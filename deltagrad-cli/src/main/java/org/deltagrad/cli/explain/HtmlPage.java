@@ -85,6 +85,7 @@ final class HtmlPage {
             const W = 130, H = 70, BW = 104, BH = 44;
             const rows = Math.max(1, ...columns.map(c => c.length));
             function draw(host, backward) {
+              if (nodes.length === 0) return;
               const svg = el("svg", {viewBox: "0 0 " + Math.max(1, columns.length) * W + " " + rows * H}, null);
               const defs = el("defs", {}, svg);
               const m = el("marker", {id: "arrow", viewBox: "0 0 10 10", refX: 10, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto"}, defs);
@@ -146,7 +147,8 @@ final class HtmlPage {
             let k = 0;
             const stepButton = document.getElementById("step"), trace = document.getElementById("trace");
             function status() {
-              document.getElementById("status").textContent = k < order.length
+              document.getElementById("status").textContent = order.length === 0 ? "f is a constant: it has no variables to differentiate"
+                : k < order.length
                 ? "next: ∂f/∂" + order[k].id + " (" + k + " of " + order.length + " adjoints computed)"
                 : "sweep done: all " + order.length + " adjoints computed";
               stepButton.disabled = k >= order.length;

@@ -88,6 +88,10 @@ class ExplainHtmlTest {
             assertFalse(html.contains(external), "the page must not fetch anything, found " + external);
         }
         assertTrue(html.contains("id=\"step\"") && html.contains("id=\"gradients\""));
+        picocli.CommandLine cl = new picocli.CommandLine(new ExplainCommand());
+        cl.setErr(new java.io.PrintWriter(new java.io.StringWriter()));
+        assertEquals(2, cl.execute("--network", "2,2", "--html", dir.resolve("n.html").toString()), "--html draws expressions only");
+        assertFalse(Files.exists(dir.resolve("n.html")));
         // --json stays one JSON object when --html is given too.
         MAPPER.readTree(ExplainCommandTest.run("x*y", "--at", "x=1,y=2", "--json", "--html", dir.resolve("b.html").toString()));
     }
