@@ -61,6 +61,10 @@ public final class ExplainCommand implements Callable<Integer> {
             description = "Write forward.dot, backward.dot and symbolic.dot to DIR (and .svg/.png when Graphviz's dot is on the PATH).")
     Path dotDir;
 
+    @Option(names = "--html", paramLabel = "FILE",
+            description = "Also write FILE: one self-contained page drawing G and B, with a step button that replays the backward sweep.")
+    Path html;
+
     @Option(names = "--json", description = "Print one JSON object instead of text.")
     boolean json;
 
@@ -77,6 +81,7 @@ public final class ExplainCommand implements Callable<Integer> {
         ObjectMapper mapper = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         if (network != null) {
             if (expression != null) throw usage("give either an expression or --network, not both");
+            if (html != null) throw usage("--html draws expressions only, not --network");
             checkNetworkSize();
             NetworkExplainer.Result r = NetworkExplainer.explain(network, seed);
             if (json) out.println(mapper.writeValueAsString(NetworkExplainer.toJson(r, mapper)));
@@ -107,9 +112,10 @@ public final class ExplainCommand implements Callable<Integer> {
         Explanation e = Explainer.explain(expression, point, order);
         Check c = check ? Explainer.check(e) : null;
         List<Path> files = dotDir != null ? DotWriter.write(e, dotDir) : List.of();
+        if (html != null) HtmlPage.write(html, toJson(e, c, files, mapper));
         if (json) out.println(mapper.writeValueAsString(toJson(e, c, files, mapper)));
         else printText(e, c, files, out);
-        out.flush();
+        wrotePage(out);
         return 0;
     }
 
@@ -132,10 +138,20 @@ public final class ExplainCommand implements Callable<Integer> {
         }
         TensorExplainer.Explanation e = TensorExplainer.explain(expression, point, order, seed);
         TensorExplainer.Check c = check ? TensorExplainer.check(e) : null;
+        if (html != null) HtmlPage.write(html, TensorReport.toJson(e, c, mapper));
         if (json) out.println(mapper.writeValueAsString(TensorReport.toJson(e, c, mapper)));
         else TensorReport.printText(e, c, out);
-        out.flush();
+        wrotePage(out);
         return 0;
+    }
+
+    /** Text mode names the page it wrote; --json output stays one JSON object. */
+    private void wrotePage(PrintWriter out) {
+        if (html != null && !json) {
+            out.println();
+            out.println("wrote " + html);
+        }
+        out.flush();
     }
 
     /**
