@@ -196,26 +196,7 @@ class ExplainHtmlTest {
         return s;
     }
 
-    /** The page's DOM after its scripts ran, from headless Chromium; skipped without Chromium unless CI is set. */
     private String dumpDom(Path page, String fragment) throws Exception {
-        Path chromium = Path.of("/usr/bin/chromium");
-        if (!Files.isExecutable(chromium)) {
-            String message = "Chromium is not installed (apt-get install chromium chromium-driver): the page is not tested in a browser";
-            if (System.getenv("CI") != null) fail(message);
-            Assumptions.assumeTrue(false, message);
-        }
-        Path profile = Files.createTempDirectory(dir, "chromium-profile");
-        Path dom = dir.resolve("dom.html"), log = dir.resolve("chromium.log");
-        Process p = new ProcessBuilder(chromium.toString(), "--headless", "--no-sandbox", "--disable-gpu",
-                "--disable-background-networking", "--no-first-run", "--disable-component-update", "--disable-sync",
-                "--user-data-dir=" + profile, "--dump-dom", page.toUri() + fragment)
-                .redirectOutput(dom.toFile()).redirectError(log.toFile()).start();
-        // A guard against a hung browser, not a timing assertion.
-        if (!p.waitFor(120, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            fail("chromium --dump-dom did not finish: " + Files.readString(log));
-        }
-        assertEquals(0, p.exitValue(), Files.readString(log));
-        return Files.readString(dom, StandardCharsets.UTF_8);
+        return org.deltagrad.cli.HeadlessChromium.dumpDom(dir, page, fragment);
     }
 }
