@@ -86,6 +86,7 @@ public final class TrainCommand implements Callable<Integer> {
         Path reportPath = report != null ? report : dir.resolve("report.json");
         Path plotPath = plot != null ? plot : dir.resolve("loss.png");
         Path diagnosticsPath = plotPath.resolveSibling(stem(plotPath) + "-diagnostics.png");
+        Path diagnosticsPage = plotPath.resolveSibling(stem(plotPath) + "-diagnostics.html");
         Path regionsPath = dir.resolve("regions.png");
         boolean regions = data.train().numFeatures() == 2;
 
@@ -95,7 +96,10 @@ public final class TrainCommand implements Callable<Integer> {
         outputs.put("the model's readable copy", ModelFile.configPath(modelPath));
         outputs.put(report != null ? "--report" : "the report", reportPath);
         outputs.put(plot != null ? "--plot" : "the loss plot", plotPath);
-        if (config.diagnostics) outputs.put("the diagnostics plot", diagnosticsPath);
+        if (config.diagnostics) {
+            outputs.put("the diagnostics plot", diagnosticsPath);
+            outputs.put("the diagnostics page", diagnosticsPage);
+        }
         if (regions) outputs.put("the decision-regions picture", regionsPath);
         OutputPaths.check(outputs);
         checkMemory(config, data.train());
@@ -135,6 +139,8 @@ public final class TrainCommand implements Callable<Integer> {
         if (config.diagnostics) {
             Plots.multiPanel(diagnosticsPath, "learning slowdown diagnostics", "epoch", diagnosticsPanels(result.epochs()));
             written.add(diagnosticsPath);
+            DiagnosticsPage.write(diagnosticsPage, "learning slowdown diagnostics: " + config.dataset, (List<?>) reportJson.get("epochs"));
+            written.add(diagnosticsPage);
         }
         if (regions) {
             decisionRegions(regionsPath, result, data.train());

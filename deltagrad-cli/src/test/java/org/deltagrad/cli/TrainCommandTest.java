@@ -109,6 +109,39 @@ class TrainCommandTest {
         }
     }
 
+    @Test
+    void diagnosticsPageBesideThePngHoldsTheReportsFigures() throws Exception {
+        Path out = tmp.resolve("diag");
+        Cli.Result r = Cli.run("train", "--epochs", 3, "--out", out, "--diagnostics").ok();
+        Path page = out.resolve("loss-diagnostics.html");
+        assertTrue(r.out().contains("wrote " + page), r.out());
+        String html = Files.readString(page);
+        assertTrue(html.startsWith("<!DOCTYPE html>") && html.endsWith("</html>\n"));
+        for (String external : List.of(" src=", " href=", "@import", "url(http", "<link")) {
+            assertFalse(html.contains(external), "the page must not fetch anything, found " + external);
+        }
+        JsonNode epochs = Cli.readJson(out.resolve("report.json")).get("epochs");
+        java.util.regex.Matcher embedded = java.util.regex.Pattern.compile(
+                "<script type=\"application/json\" id=\"data\">(.*?)</script>", java.util.regex.Pattern.DOTALL).matcher(html);
+        assertTrue(embedded.find());
+        assertEquals(epochs, new com.fasterxml.jackson.databind.ObjectMapper().readTree(embedded.group(1)), "the page embeds report.json's epochs");
+
+        java.util.Map<String, Double> expected = new java.util.LinkedHashMap<>();
+        for (JsonNode e : epochs) {
+            for (JsonNode d : e.get("diagnostics")) {
+                for (String key : DIAGNOSTIC_KEYS) expected.put(d.get("layer").asInt() + " " + e.get("epoch").asInt() + " " + key, d.get(key).asDouble());
+            }
+        }
+        assertEquals(3 * 3 * DIAGNOSTIC_KEYS.size(), expected.size(), "3 epochs, 3 weight layers: " + expected.keySet());
+        java.util.Map<String, Double> shown = new java.util.LinkedHashMap<>();
+        java.util.regex.Matcher m = DIAGNOSTIC_CELL.matcher(HeadlessChromium.dumpDom(tmp, page, ""));
+        while (m.find()) shown.put(m.group(1) + " " + m.group(2) + " " + m.group(3), Double.parseDouble(m.group(4)));
+        assertEquals(expected, shown);
+    }
+
+    private static final java.util.regex.Pattern DIAGNOSTIC_CELL = java.util.regex.Pattern.compile(
+            "data-layer=\"(\\d+)\" data-epoch=\"(\\d+)\" data-metric=\"(\\w+)\" data-value=\"([^\"]*)\"");
+
     /** The report without the wall-clock times, which are the only thing allowed to differ. */
     private static JsonNode reportWithoutSeconds(Path report) throws IOException {
         JsonNode r = Cli.readJson(report);

@@ -62,7 +62,8 @@ public final class ExplainCommand implements Callable<Integer> {
     Path dotDir;
 
     @Option(names = "--html", paramLabel = "FILE",
-            description = "Also write FILE: one self-contained page drawing G and B, with a step button that replays the backward sweep.")
+            description = "Also write FILE: one self-contained page drawing G and B, with a step button that replays the backward sweep "
+                    + "(with --network: BP1-BP4 per layer as heat maps of δ, ∂C/∂w and ∂C/∂b).")
     Path html;
 
     @Option(names = "--json", description = "Print one JSON object instead of text.")
@@ -81,12 +82,12 @@ public final class ExplainCommand implements Callable<Integer> {
         ObjectMapper mapper = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         if (network != null) {
             if (expression != null) throw usage("give either an expression or --network, not both");
-            if (html != null) throw usage("--html draws expressions only, not --network");
             checkNetworkSize();
             NetworkExplainer.Result r = NetworkExplainer.explain(network, seed);
+            if (html != null) NetworkHtmlPage.write(html, NetworkExplainer.toJson(r, mapper));
             if (json) out.println(mapper.writeValueAsString(NetworkExplainer.toJson(r, mapper)));
             else NetworkExplainer.printText(r, out);
-            out.flush();
+            wrotePage(out);
             return 0;
         }
         if (expression == null) throw usage("give an expression to explain (or --network SIZES)");

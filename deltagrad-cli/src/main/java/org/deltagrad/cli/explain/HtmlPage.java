@@ -17,14 +17,23 @@ final class HtmlPage {
     private HtmlPage() {}
 
     static void write(Path file, ObjectNode report) throws IOException {
-        AtomicFiles.write(file, render(report).getBytes(StandardCharsets.UTF_8));
+        writePage(file, render(report));
     }
 
     static String render(ObjectNode report) throws IOException {
-        // "<" only occurs inside JSON strings, where \u003c means the same; it keeps "</script>" out of the data.
-        String data = new ObjectMapper().writeValueAsString(report).replace("<", "\\u003c");
         String title = report.path("expression").asText().replace("&", "&amp;").replace("<", "&lt;");
-        return TEMPLATE.replace("%TITLE%", title).replace("%DATA%", data);
+        return TEMPLATE.replace("%TITLE%", title).replace("%DATA%", embedded(report));
+    }
+
+    /** The report as the text of a script element. */
+    static String embedded(ObjectNode report) throws IOException {
+        // "<" only occurs inside JSON strings, where \u003c means the same; it keeps "</script>" out of the data.
+        return new ObjectMapper().writeValueAsString(report).replace("<", "\\u003c");
+    }
+
+    /** Whole or not at all: a reader never sees half a page. */
+    static void writePage(Path file, String html) throws IOException {
+        AtomicFiles.write(file, html.getBytes(StandardCharsets.UTF_8));
     }
 
     private static final String TEMPLATE = """

@@ -29,6 +29,8 @@ class ExplainHtmlTest {
     private static final Pattern ADJOINT = Pattern.compile("data-node=\"(u\\d+)\" data-adjoint=\"([^\"]*)\"");
     private static final Pattern GRADIENT = Pattern.compile("data-variable=\"([^\"]+)\" data-gradient=\"([^\"]*)\"");
     private static final Pattern HESSIAN = Pattern.compile("data-hessian=\"([^\"]+)\" data-value=\"([^\"]*)\"");
+    private static final Pattern NETWORK_CELL = Pattern.compile(
+            "data-layer=\"(\\d+)\" (?:data-row=\"(\\d+)\" data-col=\"(\\d+)\" data-grad-w|data-unit=\"(\\d+)\" data-(delta|grad-b))=\"([^\"]*)\"");
     private static final Pattern STEP = Pattern.compile("data-step=\"(u\\d+)\"");
 
     @TempDir
@@ -71,6 +73,44 @@ class ExplainHtmlTest {
         }
     }
 
+    @Test
+    void networkPageShowsTheJsonDeltasAndGradientsLayerByLayer() throws Exception {
+        Path page = dir.resolve("net/network.html");
+        String text = ExplainCommandTest.run("--network", "2,3,2", "--html", page.toString());
+        assertTrue(text.endsWith("wrote " + page + "\n"), text);
+        JsonNode json = MAPPER.readTree(ExplainCommandTest.run("--network", "2,3,2", "--json"));
+        Map<String, Double> expected = new LinkedHashMap<>();
+        for (JsonNode layer : json.get("layers")) {
+            int l = layer.get("layer").asInt();
+            for (int i = 0; i < layer.get("delta").size(); i++) {
+                expected.put("delta " + l + " " + i, layer.get("delta").get(i).asDouble());
+                expected.put("b " + l + " " + i, layer.get("gradB").get(i).asDouble());
+                for (int j = 0; j < layer.get("gradW").get(i).size(); j++) expected.put("w " + l + " " + i + "," + j, layer.get("gradW").get(i).get(j).asDouble());
+            }
+        }
+        assertEquals((3 + 3 + 3 * 2) + (2 + 2 + 2 * 3), expected.size(), "layers 1 and 2: δ, ∂C/∂b and ∂C/∂w entries");
+        assertTrue(text.contains(Explainer.format(json.get("layers").get(1).get("delta").get(0).asDouble())), "the text shows the same δ");
+
+        String html = Files.readString(page);
+        for (String external : List.of(" src=", " href=", "@import", "url(http", "<link")) {
+            assertFalse(html.contains(external), "the page must not fetch anything, found " + external);
+        }
+        Matcher embedded = Pattern.compile("<script type=\"application/json\" id=\"data\">(.*?)</script>", Pattern.DOTALL).matcher(html);
+        assertTrue(embedded.find());
+        assertEquals(json, MAPPER.readTree(embedded.group(1)), "the page embeds the --json report");
+
+        String dom = dumpDom(page, "");
+        Map<String, Double> shown = new LinkedHashMap<>();
+        for (Matcher m = NETWORK_CELL.matcher(dom); m.find(); ) {
+            String kind = m.group(3) != null ? "w" : m.group(5).equals("delta") ? "delta" : "b";
+            String index = m.group(3) != null ? m.group(2) + "," + m.group(3) : m.group(4);
+            shown.put(kind + " " + m.group(1) + " " + index, Double.parseDouble(m.group(6)));
+        }
+        assertEquals(expected, shown);
+        assertTrue(dom.contains("BP1: δ²") && dom.contains("BP2: δ¹") && dom.contains("BP3: ∂C/∂b¹") && dom.contains("BP4: ∂C/∂w²"), dom);
+        assertFalse(dom.contains("BP1: δ¹"), "BP1 is the output layer's equation only");
+    }
+
     private static String[] concat(String[] a, String... b) {
         String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, out, a.length, b.length);
@@ -88,10 +128,6 @@ class ExplainHtmlTest {
             assertFalse(html.contains(external), "the page must not fetch anything, found " + external);
         }
         assertTrue(html.contains("id=\"step\"") && html.contains("id=\"gradients\""));
-        picocli.CommandLine cl = new picocli.CommandLine(new ExplainCommand());
-        cl.setErr(new java.io.PrintWriter(new java.io.StringWriter()));
-        assertEquals(2, cl.execute("--network", "2,2", "--html", dir.resolve("n.html").toString()), "--html draws expressions only");
-        assertFalse(Files.exists(dir.resolve("n.html")));
         // --json stays one JSON object when --html is given too.
         MAPPER.readTree(ExplainCommandTest.run("x*y", "--at", "x=1,y=2", "--json", "--html", dir.resolve("b.html").toString()));
     }
@@ -160,26 +196,7 @@ class ExplainHtmlTest {
         return s;
     }
 
-    /** The page's DOM after its scripts ran, from headless Chromium; skipped without Chromium unless CI is set. */
     private String dumpDom(Path page, String fragment) throws Exception {
-        Path chromium = Path.of("/usr/bin/chromium");
-        if (!Files.isExecutable(chromium)) {
-            String message = "Chromium is not installed (apt-get install chromium chromium-driver): the page is not tested in a browser";
-            if (System.getenv("CI") != null) fail(message);
-            Assumptions.assumeTrue(false, message);
-        }
-        Path profile = Files.createTempDirectory(dir, "chromium-profile");
-        Path dom = dir.resolve("dom.html"), log = dir.resolve("chromium.log");
-        Process p = new ProcessBuilder(chromium.toString(), "--headless", "--no-sandbox", "--disable-gpu",
-                "--disable-background-networking", "--no-first-run", "--disable-component-update", "--disable-sync",
-                "--user-data-dir=" + profile, "--dump-dom", page.toUri() + fragment)
-                .redirectOutput(dom.toFile()).redirectError(log.toFile()).start();
-        // A guard against a hung browser, not a timing assertion.
-        if (!p.waitFor(120, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            fail("chromium --dump-dom did not finish: " + Files.readString(log));
-        }
-        assertEquals(0, p.exitValue(), Files.readString(log));
-        return Files.readString(dom, StandardCharsets.UTF_8);
+        return org.deltagrad.cli.HeadlessChromium.dumpDom(dir, page, fragment);
     }
 }
