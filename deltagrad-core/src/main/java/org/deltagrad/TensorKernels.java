@@ -27,8 +27,6 @@ final class TensorKernels {
      */
     static final int ELEMENTWISE_GRAIN = 16384;
 
-    /** Logits per pool range of the cross-entropy rows: fewer are not worth a pool job (docs/PERFORMANCE.md). */
-    private static final int CROSS_ENTROPY_GRAIN = 256;
 
     // ---------------------------------------------------------------- element-wise
 
@@ -854,7 +852,7 @@ final class TensorKernels {
         Tensor zc = z.contiguousUnrecorded();
         Tensor p = Tensor.uninitialized(z.dtype, z.shape);
         double[] rowLoss = Storage.allocateUninitialized(DType.FLOAT64, b).doubles; // arena memory in a step
-        Parallel.forRange(b, Math.max(1, CROSS_ENTROPY_GRAIN / c), (from, to) -> {
+        Parallel.forRange(b, Math.max(1, LossKernels.CROSS_ENTROPY_GRAIN / c), (from, to) -> {
             if (z.dtype == DType.FLOAT32) LossKernels.crossEntropyRows(zc.storage.floats, zc.offset, p.storage.floats, from, to, c, y, rowLoss);
             else LossKernels.crossEntropyRows(zc.storage.doubles, zc.offset, p.storage.doubles, from, to, c, y, rowLoss);
         });

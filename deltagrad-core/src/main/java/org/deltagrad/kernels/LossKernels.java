@@ -4,6 +4,9 @@ package org.deltagrad.kernels;
 public final class LossKernels {
     private LossKernels() {}
 
+    /** Logits per pool range of the cross-entropy rows (a range this size is worth a pool job). */
+    public static final int CROSS_ENTROPY_GRAIN = 256;
+
     /**
      * Rows [from, to) of c logits at z[off + r·c]: writes the row's softmax to p[r·c..] (rounded once to p's type)
      * and logsumexp(z_r) − z_r[y_r] to loss[r], in double, the row maximum subtracted so that exp never overflows.

@@ -19,7 +19,6 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.zip.CRC32C;
 
-import org.deltagrad.Arena;
 import org.deltagrad.DType;
 import org.deltagrad.Tensor;
 import org.deltagrad.autograd.Autograd;
@@ -40,7 +39,7 @@ import org.deltagrad.optim.Optimizer;
  * <li>{@code __metadata__}: {@code epoch} (epochs done), {@code config.<key>} (the configuration, as
  *   {@link TrainConfig#toMap()} names it, plus data_dir, diagnostics and evaluate_each_epoch),
  *   {@code dropout_calls.<module>} (how many masks each dropout layer drew: its generator's position),
- *   {@code warned_layers}, {@code note.<key>} (the caller's, e.g. where the command line writes its outputs), and
+ *   {@code first_loss} (the divergence guard's reference), {@code warned_layers}, {@code note.<key>} (the caller's, e.g. where the command line writes its outputs), and
  *   {@code crc32c} of the tensor data, so a damaged file is refused instead of continuing from wrong numbers.</li>
  * </ul>
  * The other randomness needs no state: initial weights come from the seed (and are overwritten here), and the
@@ -64,12 +63,19 @@ public final class Checkpoint {
     private final Map<String, Long> dropoutCalls = new TreeMap<>();
     private final Set<Integer> warnedLayers = new TreeSet<>();
     private final Map<String, String> notes = new LinkedHashMap<>();
+    /** The run's first batch loss, the divergence guard's reference (NaN before the first batch). */
+    private double firstLoss = Double.NaN;
 
     private Checkpoint(Path file, int epoch, Map<String, String> config, List<EpochStats> history) {
         this.file = file;
         this.epoch = epoch;
         this.config = config;
         this.history = history;
+    }
+
+    /** The first batch loss of the run, which the divergence guard compares later losses with. */
+    double firstLoss() {
+        return firstLoss;
     }
 
     public Path file() {
@@ -149,10 +155,10 @@ public final class Checkpoint {
      * rename), to run later, in another thread if need be: training may go on meanwhile.
      */
     static Runnable snapshot(Path file, TrainConfig config, int epoch, Module model, Optimizer optimizer, List<EpochStats> history,
-                             Collection<Integer> warnedLayers, Map<String, String> notes) {
+                             Collection<Integer> warnedLayers, double firstLoss, Map<String, String> notes) {
         Map<String, Tensor> tensors = new LinkedHashMap<>();
         try (Autograd.Scope s = Autograd.noGrad()) {
-            model.stateDict().forEach((k, v) -> tensors.put("model." + k, Arena.outside(v::copy)));
+            model.stateDict().forEach((k, v) -> tensors.put("model." + k, v.copy()));
         }
         optimizer.state().forEach((k, v) -> tensors.put("optimizer." + k, v));
         if (!history.isEmpty()) tensors.put("history", historyTensor(history));
@@ -165,6 +171,7 @@ public final class Checkpoint {
         flat(config).forEach((k, v) -> meta.put("config." + k, v));
         meta.put("history_columns", String.join(",", HISTORY_COLUMNS));
         dropouts(model).forEach((path, d) -> meta.put("dropout_calls." + path, Long.toString(d.calls())));
+        meta.put("first_loss", Double.toString(firstLoss));
         meta.put("warned_layers", String.join(",", new TreeSet<>(warnedLayers).stream().map(String::valueOf).toList()));
         notes.forEach((k, v) -> meta.put("note." + k, v));
         return () -> {
@@ -281,6 +288,7 @@ public final class Checkpoint {
                 if (k.startsWith("dropout_calls.")) c.dropoutCalls.put(k.substring("dropout_calls.".length()), Long.parseLong(v));
                 else if (k.startsWith("note.")) c.notes.put(k.substring("note.".length()), v);
             });
+            c.firstLoss = Double.parseDouble(required(meta, "first_loss"));
             String warned = required(meta, "warned_layers");
             if (!warned.isEmpty()) for (String w : warned.split(",")) c.warnedLayers.add(Integer.parseInt(w));
             c.config(); // a recorded configuration that is not valid is found here, not halfway through a restore

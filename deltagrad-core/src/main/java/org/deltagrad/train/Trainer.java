@@ -132,12 +132,15 @@ public final class Trainer {
 
         List<EpochStats> history = new ArrayList<>();
         Set<Integer> warned = diagnostics != null ? diagnostics.warned : new HashSet<>();
-        if (resumeFrom != null) resumeFrom.restore(config, model, optimizer, history, warned);
+        if (resumeFrom != null) {
+            resumeFrom.restore(config, model, optimizer, history, warned);
+            guard.resumeWith(resumeFrom.firstLoss()); // the run's reference loss, not the resumed epoch's first batch
+        }
         int firstEpoch = history.size() + 1;
         if (checkpointFile != null) {
             Checkpoint.deleteTemporaries(checkpointFile); // left by a run killed while writing one
             // at once, so that a run killed in its first epoch can be resumed
-            if (resumeFrom == null) Checkpoint.snapshot(checkpointFile, config, 0, model, optimizer, history, warned, checkpointNotes).run();
+            if (resumeFrom == null) Checkpoint.snapshot(checkpointFile, config, 0, model, optimizer, history, warned, guard.firstLoss(), checkpointNotes).run();
         }
         optimizer.zeroGrad(); // the step leaves no gradients behind after it, so each step starts without any
         for (int epoch = firstEpoch; epoch <= config.epochs; epoch++) {
@@ -186,7 +189,7 @@ public final class Trainer {
                 if (diag != null) for (String w : diagnostics.warnings(diag, epoch)) listener.warning(w);
             }
             // after the warnings, which it records as given
-            if (writer != null) writer.submit(Checkpoint.snapshot(checkpointFile, config, epoch, model, optimizer, history, warned, checkpointNotes));
+            if (writer != null) writer.submit(Checkpoint.snapshot(checkpointFile, config, epoch, model, optimizer, history, warned, guard.firstLoss(), checkpointNotes));
         }
         return new Result(spec, model, history, model.parameterCount());
     }

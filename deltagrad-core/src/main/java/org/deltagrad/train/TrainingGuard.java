@@ -38,6 +38,16 @@ public final class TrainingGuard {
         }
     }
 
+    /** The run's first batch loss (NaN before it), kept by checkpoints so that a resumed run judges alike. */
+    public double firstLoss() {
+        return firstLoss;
+    }
+
+    /** Continues a run whose first batch loss was {@code firstLoss}. */
+    public void resumeWith(double firstLoss) {
+        this.firstLoss = firstLoss;
+    }
+
     /** After the forward pass of batch {@code batch} (1-based) of {@code batches} in {@code epoch}. */
     public void checkLoss(int epoch, int batch, int batches, double loss) {
         if (Double.isNaN(firstLoss)) firstLoss = loss;

@@ -108,6 +108,26 @@ class CheckpointTest {
         }
     }
 
+    /** The divergence guard compares every loss with the run's first; a resumed run must keep that reference. */
+    @Test
+    void theGuardsReferenceLossSurvivesAResume() {
+        TrainConfig config = config("adam", "cosine");
+        config.epochs = 3;
+        Path first = tmp.resolve("first.safetensors"), second = tmp.resolve("second.safetensors");
+        double[] firstBatch = {Double.NaN};
+        Trainer t = new Trainer(config).checkpointTo(first, Map.of());
+        assertThrows(Stop.class, () -> t.fit(DATA, new Trainer.Listener() {
+            @Override
+            public void batch(int e, int samples, double loss) {
+                if (Double.isNaN(firstBatch[0])) firstBatch[0] = loss;
+                if (e == 2) throw new Stop();
+            }
+        }));
+        assertEquals(firstBatch[0], Checkpoint.read(first).firstLoss(), 0);
+        new Trainer(config).checkpointTo(second, Map.of()).resumeFrom(Checkpoint.read(first)).fit(DATA, null);
+        assertEquals(firstBatch[0], Checkpoint.read(second).firstLoss(), 0, "not the resumed epoch's first batch");
+    }
+
     @Test
     void theDropoutGeneratorsPositionIsPartOfTheState() {
         TrainConfig config = config("adam", "constant");

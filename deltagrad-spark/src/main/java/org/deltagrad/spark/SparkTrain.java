@@ -169,6 +169,8 @@ public final class SparkTrain implements Callable<Integer> {
                 throw new IllegalArgumentException("--partitions must be at least 1 (got " + partitions + ")");
             }
             if (schedule != null) c.schedule = TrainConfig.ScheduleKind.parse(schedule);
+            // The partitions build the network without dropout: refused rather than silently trained without it.
+            if (c.dropout > 0) throw new IllegalArgumentException("--dropout is not supported by spark-train (got " + c.dropout + ")");
             return c.validate();
         } catch (IllegalArgumentException e) {
             throw TrainOptions.usageError(spec, e);

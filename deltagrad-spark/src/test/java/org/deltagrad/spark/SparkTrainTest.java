@@ -90,5 +90,8 @@ class SparkTrainTest {
         Run batch = run("--batch", "0");
         assertEquals(2, batch.code());
         assertTrue(batch.err().contains("--batch"), batch.err());
+        Run dropout = run("--dropout", "0.2");
+        assertEquals(2, dropout.code());
+        assertTrue(dropout.err().startsWith("--dropout is not supported by spark-train"), dropout.err());
     }
 }

@@ -13,6 +13,7 @@ import org.deltagrad.TensorMemory;
 import org.deltagrad.kernels.Elementwise;
 import org.deltagrad.kernels.Elementwise.Unary;
 import org.deltagrad.kernels.Gemm;
+import org.deltagrad.kernels.LossKernels;
 import org.deltagrad.kernels.Parallel;
 import org.deltagrad.nn.Dropout;
 import org.deltagrad.nn.Identity;
@@ -275,22 +276,10 @@ public final class CompiledStep implements TrainingStep {
     private double crossEntropy(int n) {
         float[] z = acts[stages.size()];
         int c = classes;
-        Parallel.forRange(n, Math.max(1, 256 / c), (from, to) -> crossEntropyRows(z, from, to, c));
+        Parallel.forRange(n, Math.max(1, LossKernels.CROSS_ENTROPY_GRAIN / c), (from, to) -> LossKernels.crossEntropyRows(z, 0, softmax, from, to, c, labels, rowLoss));
         double total = 0;
         for (int r = 0; r < n; r++) total += rowLoss[r];
         return (float) (total / n);
-    }
-
-    private void crossEntropyRows(float[] z, int from, int to, int c) {
-        double[] e = new double[c];
-        for (int r = from; r < to; r++) {
-            int in = r * c;
-            double max = Double.NEGATIVE_INFINITY, sum = 0;
-            for (int j = 0; j < c; j++) max = Math.max(max, z[in + j]);
-            for (int j = 0; j < c; j++) sum += e[j] = Math.exp(z[in + j] - max);
-            for (int j = 0; j < c; j++) softmax[in + j] = (float) (e[j] / sum);
-            rowLoss[r] = max + Math.log(sum) - z[in + labels[r]];
-        }
     }
 
     /** 1/(2n)·Σ‖y − a‖² in float64, as the eager op. */
