@@ -18,6 +18,18 @@ import org.junit.jupiter.api.Test;
 class ConvLayersTest {
 
     @Test
+    void unflattenTurnsRowsIntoImagesAndNamesBadInput() {
+        Tensor rows = Tensor.arange(24).reshape(2, 12);
+        Tensor images = new Unflatten(3, 2, 2).forward(rows);
+        assertArrayEquals(new int[] {2, 3, 2, 2}, images.shape());
+        assertEquals(rows.get(1, 7), images.get(1, 1, 1, 1));
+        assertArrayEquals(new int[] {2, 12}, new Flatten().forward(images).shape());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new Unflatten(1, 28, 28).forward(rows));
+        assertEquals("Unflatten: expected input [N, 784] to unflatten to [N, 1, 28, 28], got [2, 12]", e.getMessage());
+        assertEquals("Unflatten(dim=1, unflattened_size=(1, 28, 28))", new Unflatten(1, 28, 28).toString());
+    }
+
+    @Test
     void conv2dHasPyTorchsParametersAndInitialBounds() {
         Conv2d c = new Conv2d(3, 8, 5, 7);
         assertEquals(List.of("weight", "bias"), List.copyOf(c.namedParameters().keySet()));
