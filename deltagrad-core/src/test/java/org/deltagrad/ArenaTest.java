@@ -13,7 +13,7 @@ import java.util.SplittableRandom;
 
 import org.deltagrad.nn.Activation;
 import org.deltagrad.nn.Losses;
-import org.deltagrad.nn.MlpSpec;
+import org.deltagrad.nn.Architecture;
 import org.deltagrad.nn.Sequential;
 import org.deltagrad.optim.Adam;
 import org.deltagrad.optim.Optimizer;
@@ -116,7 +116,7 @@ class ArenaTest {
     }
 
     private static List<float[]> train(boolean adam, Arena arena) {
-        MlpSpec spec = new MlpSpec(6, new int[] {5, 4}, 3, Activation.TANH, false, null, null);
+        Architecture spec = Architecture.mlp(6, new int[] {5, 4}, 3, Activation.TANH, false, null, null);
         Sequential model = spec.build(11);
         Optimizer opt = adam ? new Adam(model.parameters(), 0.01, 0.9, 0.999, 1e-8, 0)
                 : new SGD(model.parameters(), 0.1, 0.9, 0, true, 1e-3);

@@ -49,7 +49,8 @@ final class DiagnosticsPage {
             }
             (E.length ? E[0].diagnostics : []).forEach((_, li) => {
               const layer = E[0].diagnostics[li].layer;
-              el("h2", {}, host).textContent = "layer " + layer;
+              const name = E[0].diagnostics[li].name;
+              el("h2", {}, host).textContent = "layer " + layer + (name ? " (" + name + ")" : "");
               const table = el("table", {"data-layer": layer}, host);
               const head = el("tr", {}, table);
               el("th", {}, head).textContent = "epoch";

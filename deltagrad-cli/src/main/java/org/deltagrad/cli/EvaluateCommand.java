@@ -49,9 +49,9 @@ public final class EvaluateCommand implements Callable<Integer> {
         if (!split.equals("test") && !split.equals("train")) throw new UserException("--split must be test or train, not '" + split + "'");
         Datasets.TrainTest data = Datasets.load(name, dataDir);
         Dataset ds = split.equals("test") ? data.test() : data.train();
-        if (ds.numFeatures() != loaded.spec().inputs() || ds.numClasses() != loaded.spec().outputs()) {
+        if (ds.numFeatures() != loaded.architecture().inputs() || ds.numClasses() != loaded.architecture().outputs()) {
             throw new UserException(String.format(Locale.ROOT, "%s has %d features and %d classes but the model expects %d and %d",
-                    name, ds.numFeatures(), ds.numClasses(), loaded.spec().inputs(), loaded.spec().outputs()));
+                    name, ds.numFeatures(), ds.numClasses(), loaded.architecture().inputs(), loaded.architecture().outputs()));
         }
         if (ds.size() == 0) throw new UserException(name + " has no " + split + " examples: there is nothing to evaluate");
         Evaluation e = Evaluation.of(loaded.model(), ds, 1000);

@@ -20,7 +20,7 @@ import org.deltagrad.autograd.Autograd;
 import org.deltagrad.data.Idx;
 import org.deltagrad.data.IdxArray;
 import org.deltagrad.io.ModelFile;
-import org.deltagrad.nn.MlpSpec;
+import org.deltagrad.nn.Architecture;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -55,7 +55,7 @@ public final class PredictCommand implements Callable<Integer> {
         if (limit < 1) throw new ParameterException(spec.commandLine(), "--limit must be at least 1 (got " + limit + ")");
         float[] given = values == null ? null : toFloats(values);
         ModelFile.Loaded loaded = ModelFile.load(model);
-        MlpSpec s = loaded.spec();
+        Architecture s = loaded.architecture();
         float[][] rows = input != null ? readInput(input, s) : new float[][] {given};
         for (int i = 0; i < rows.length; i++) {
             if (rows[i].length != s.inputs()) {
@@ -122,7 +122,7 @@ public final class PredictCommand implements Callable<Integer> {
         return f;
     }
 
-    private float[][] readInput(Path file, MlpSpec s) throws IOException {
+    private float[][] readInput(Path file, Architecture s) throws IOException {
         if (!Files.isRegularFile(file)) throw new UserException(file + ": no such file");
         String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
         if (name.contains("idx") || name.endsWith(".gz")) {

@@ -16,6 +16,7 @@ import org.deltagrad.autograd.Autograd;
 import org.deltagrad.data.Dataset;
 import org.deltagrad.data.Datasets;
 import org.deltagrad.io.ModelFile;
+import org.deltagrad.nn.Architecture;
 import org.deltagrad.train.Checkpoint;
 import org.deltagrad.train.EpochStats;
 import org.deltagrad.train.Evaluation;
@@ -30,9 +31,9 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
-/** {@code deltagrad train}: trains a multilayer perceptron and writes the model, a report and pictures. */
+/** {@code deltagrad train}: trains a model (--layers or --arch) and writes the model, a report and pictures. */
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Train a multilayer perceptron by mini-batch backpropagation.",
+        description = {"Train a multilayer perceptron (--layers) or a convolutional network (--arch) by mini-batch backpropagation.",
                 "Without flags: the built-in 3-class spirals set, in seconds; writes the model, report.json, "
                         + "loss.png and regions.png (what it learned) to runs/spirals/."})
 public final class TrainCommand implements Callable<Integer> {
@@ -81,6 +82,12 @@ public final class TrainCommand implements Callable<Integer> {
             throw TrainOptions.usageError(spec, e);
         }
         Datasets.TrainTest data = Datasets.load(config.dataset, config.dataDir);
+        Architecture architecture;
+        try {
+            architecture = config.architecture(data.train()); // a layer that does not fit the data is a usage error
+        } catch (IllegalArgumentException e) {
+            throw TrainOptions.usageError(spec, e);
+        }
         Path dir = out != null ? out : Path.of("runs", config.dataset);
         Path modelPath = save != null ? save : dir.resolve("model.safetensors");
         Path reportPath = report != null ? report : dir.resolve("report.json");
@@ -102,7 +109,7 @@ public final class TrainCommand implements Callable<Integer> {
         }
         if (regions) outputs.put("the decision-regions picture", regionsPath);
         OutputPaths.check(outputs);
-        checkMemory(config, data.train());
+        checkMemory(config, architecture, data.train());
 
         Path checkpointPath = dir.resolve(Checkpoint.FILE_NAME);
         if (checkpoint != null && checkpoint.finished() && "written".equals(checkpoint.notes().get(OUTPUTS_WRITTEN))) {
@@ -114,8 +121,9 @@ public final class TrainCommand implements Callable<Integer> {
         if (checkpoint != null) trainer.resumeFrom(checkpoint);
         log.printf(Locale.ROOT, "deltagrad train: %s (%d train, %d test, %d features, %d classes), layers %s, %s, %s loss, %s lr=%s, batch %d, %d epoch%s%n",
                 config.dataset, data.train().size(), data.test().size(), data.train().numFeatures(), data.train().numClasses(),
-                java.util.Arrays.toString(config.hidden), config.activation.id(), config.loss.id(), config.optimizer.id(),
+                config.describeLayers(), config.activation.id(), config.loss.id(), config.optimizer.id(),
                 Double.toString(config.lr), config.batch, config.epochs, config.epochs == 1 ? "" : "s");
+        log.print(summary(architecture));
         log.println("GEMM backend: " + org.deltagrad.kernels.Gemm.backend().name());
         if (checkpoint != null) log.printf(Locale.ROOT, "resuming after epoch %d of %d from %s%n", checkpoint.epoch(), config.epochs, checkpoint.file());
         Trainer.Result result;
@@ -132,12 +140,12 @@ public final class TrainCommand implements Callable<Integer> {
         }
 
         Map<String, Object> reportJson = report(config, result);
-        ModelFile.save(modelPath, result.spec(), result.model(), config.toMap());
+        ModelFile.save(modelPath, result.architecture(), result.model(), config.toMap());
         Json.write(reportPath, reportJson);
         Plots.multiPanel(plotPath, "deltagrad train: " + config.dataset, "epoch", curves(result.epochs()));
         List<Path> written = new ArrayList<>(List.of(modelPath, ModelFile.configPath(modelPath), reportPath, plotPath));
         if (config.diagnostics) {
-            Plots.multiPanel(diagnosticsPath, "learning slowdown diagnostics", "epoch", diagnosticsPanels(result.epochs()));
+            Plots.multiPanel(diagnosticsPath, "learning slowdown diagnostics", "epoch", diagnosticsPanels(result.epochs(), result.architecture().weightLayers()));
             written.add(diagnosticsPath);
             DiagnosticsPage.write(diagnosticsPage, "learning slowdown diagnostics: " + config.dataset, (List<?>) reportJson.get("epochs"));
             written.add(diagnosticsPage);
@@ -200,22 +208,40 @@ public final class TrainCommand implements Callable<Integer> {
      * parameter, plus the activations of the largest forward pass (a batch, the evaluation's 1000 rows, or the
      * decision-regions grid).
      */
-    private static void checkMemory(TrainConfig config, Dataset train) {
-        int[] sizes = new int[config.hidden.length + 2];
-        sizes[0] = train.numFeatures();
-        System.arraycopy(config.hidden, 0, sizes, 1, config.hidden.length);
-        sizes[sizes.length - 1] = train.numClasses();
-        long parameters = Memory.mlpParameters(sizes, "--layers");
+    private static void checkMemory(TrainConfig config, Architecture architecture, Dataset train) {
+        long parameters = architecture.parameterCount();
         int state = switch (config.optimizer) {
             case SGD -> 0;
             case ADAM, ADAMW -> 2;
             case MOMENTUM, NESTEROV, RMSPROP -> 1;
         };
         long rows = Math.max(Math.max(Math.min(config.batch, train.size()), 1000), train.numFeatures() == 2 ? REGION_GRID * REGION_GRID : 0);
-        long activations = rows * java.util.Arrays.stream(sizes).asLongStream().sum() * Float.BYTES * 3;
+        long perRow = train.numFeatures();
+        for (Architecture.Stage s : architecture.stages()) perRow += numel(s.output());
+        long activations = rows * perRow * Float.BYTES * 3;
         Memory.require(String.format(Locale.ROOT, "training the network %s (%,d parameters, each with its gradient%s)",
-                java.util.Arrays.toString(sizes), parameters, state == 0 ? "" : " and " + state + " optimiser value" + (state > 1 ? "s" : "")),
-                parameters * Float.BYTES * (2 + state) + activations, "use smaller --layers or --batch");
+                architecture, parameters, state == 0 ? "" : " and " + state + " optimiser value" + (state > 1 ? "s" : "")),
+                parameters * Float.BYTES * (2 + state) + activations,
+                "use smaller " + (config.arch != null ? "--arch" : "--layers") + " or --batch");
+    }
+
+    private static long numel(int[] shape) {
+        long n = 1;
+        for (int d : shape) n *= d;
+        return n;
+    }
+
+    /** The model, one line per module of the built Sequential: its index (as in the parameter names), output shape, parameters. */
+    static String summary(Architecture architecture) {
+        List<String[]> rows = new ArrayList<>();
+        List<Architecture.Stage> stages = architecture.stages();
+        for (int i = 0; i < stages.size(); i++) {
+            Architecture.Stage s = stages.get(i);
+            rows.add(new String[] {Integer.toString(i), s.module(), s.layer(), java.util.Arrays.toString(s.output()),
+                    String.format(Locale.ROOT, "%,d", s.parameters())});
+        }
+        rows.add(new String[] {"", "total", "", "", String.format(Locale.ROOT, "%,d", architecture.parameterCount())});
+        return Tables.render(new String[] {"#", "module", "layer", "output", "parameters"}, rows);
     }
 
     private static String stem(Path p) {
@@ -227,6 +253,7 @@ public final class TrainCommand implements Callable<Integer> {
     public static Map<String, Object> report(TrainConfig config, Trainer.Result result) {
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("config", config.toMap());
+        r.put("architecture", result.architecture().toString());
         r.put("parameters", result.parameterCount());
         List<Map<String, Object>> epochs = new ArrayList<>();
         for (EpochStats e : result.epochs()) {
@@ -239,9 +266,11 @@ public final class TrainCommand implements Callable<Integer> {
             m.put("lr", e.learningRate());
             if (e.diagnostics() != null) {
                 List<Map<String, Object>> layers = new ArrayList<>();
+                List<String> names = result.architecture().weightLayers();
                 for (LayerDiagnostics d : e.diagnostics()) {
                     Map<String, Object> l = new LinkedHashMap<>();
                     l.put("layer", d.layer());
+                    if (d.layer() <= names.size()) l.put("name", names.get(d.layer() - 1));
                     l.put("mean_abs_delta", d.meanAbsDelta());
                     l.put("weight_grad_norm", d.weightGradNorm());
                     l.put("bias_grad_norm", d.biasGradNorm());
@@ -265,19 +294,24 @@ public final class TrainCommand implements Callable<Integer> {
         return List.of(new Plots.Panel("loss", loss), new Plots.Panel("accuracy", acc));
     }
 
-    private static List<Plots.Panel> diagnosticsPanels(List<EpochStats> epochs) {
+    private static List<Plots.Panel> diagnosticsPanels(List<EpochStats> epochs, List<String> names) {
         Map<String, double[][]> delta = new LinkedHashMap<>(), sat = new LinkedHashMap<>(), wnorm = new LinkedHashMap<>();
         int layers = epochs.get(0).diagnostics().size();
         for (int l = 0; l < layers; l++) {
             int li = l;
-            delta.put("layer " + (l + 1), series(epochs, e -> e.diagnostics().get(li).meanAbsDelta()));
-            wnorm.put("layer " + (l + 1), series(epochs, e -> e.diagnostics().get(li).weightGradNorm()));
+            delta.put(layerName(l, names), series(epochs, e -> e.diagnostics().get(li).meanAbsDelta()));
+            wnorm.put(layerName(l, names), series(epochs, e -> e.diagnostics().get(li).weightGradNorm()));
             if (!Double.isNaN(epochs.get(0).diagnostics().get(l).saturatedFraction())) {
-                sat.put("layer " + (l + 1), series(epochs, e -> e.diagnostics().get(li).saturatedFraction()));
+                sat.put(layerName(l, names), series(epochs, e -> e.diagnostics().get(li).saturatedFraction()));
             }
         }
         return List.of(new Plots.Panel("mean |delta|", delta), new Plots.Panel("|dC/dw|", wnorm),
                 new Plots.Panel("saturated fraction", sat));
+    }
+
+    /** "layer 1 (conv16x5)": the diagnostics' layers are the model's convs and fcs, in order. */
+    private static String layerName(int l, List<String> names) {
+        return "layer " + (l + 1) + (l < names.size() ? " (" + names.get(l) + ")" : "");
     }
 
     private static double[][] series(List<EpochStats> epochs, java.util.function.ToDoubleFunction<EpochStats> f) {

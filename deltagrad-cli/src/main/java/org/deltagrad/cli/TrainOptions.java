@@ -23,6 +23,10 @@ public final class TrainOptions {
     Path dataDir;
     @Option(names = "--layers", paramLabel = "SIZES", split = ",", description = "Hidden layer sizes, e.g. 30 or 256,128 (default: 64,64 on spirals, 256,128 on the image sets).")
     int[] layers;
+    @Option(names = "--arch", paramLabel = "LAYERS", description = {"The hidden layers, comma-separated, e.g. conv16x5,maxpool2,conv32x5,maxpool2,fc100: "
+            + "conv<C>x<K>[s<S>][p<P>], maxpool<K>, avgpool<K>, bn, dropout<P>, fc<N>. The activation follows every conv and fc; "
+            + "the output layer for the classes is added. Not with --layers (which is the fc-only shorthand)."})
+    String arch;
     @Option(names = "--activation", paramLabel = "NAME", description = "relu, sigmoid or tanh (default: relu).")
     String activation;
     @Option(names = "--loss", paramLabel = "NAME", description = "cross-entropy (logits out) or mse (Nielsen's quadratic cost, activated output) (default: cross-entropy).")
@@ -86,6 +90,10 @@ public final class TrainOptions {
         return "--" + field.replaceAll("([A-Z])", "-$1").toLowerCase(Locale.ROOT);
     }
 
+    private static String join(int[] v) {
+        return String.join(",", java.util.Arrays.stream(v).mapToObj(Integer::toString).toList());
+    }
+
     private static final Set<TrainConfig.OptimizerKind> SGD_FAMILY =
             EnumSet.of(TrainConfig.OptimizerKind.SGD, TrainConfig.OptimizerKind.MOMENTUM, TrainConfig.OptimizerKind.NESTEROV);
 
@@ -100,7 +108,12 @@ public final class TrainOptions {
             c.batch = 64;
             c.epochs = 10;
         }
+        if (layers != null && arch != null) {
+            throw new UserException("--arch and --layers both describe the model; give one (--layers " + join(layers) + " is --arch "
+                    + org.deltagrad.nn.Architecture.format(org.deltagrad.nn.Architecture.fc(layers)) + ")");
+        }
         if (layers != null) c.hidden = layers;
+        c.arch = arch;
         if (activation != null) c.activation = Activation.parse(activation);
         if (loss != null) c.loss = TrainConfig.LossKind.parse(loss);
         if (optimizer != null) c.optimizer = TrainConfig.OptimizerKind.parse(optimizer);

@@ -18,7 +18,7 @@ import org.deltagrad.data.IdxArray;
 import org.deltagrad.io.ModelFile;
 import org.deltagrad.io.SafeTensors;
 import org.deltagrad.nn.Activation;
-import org.deltagrad.nn.MlpSpec;
+import org.deltagrad.nn.Architecture;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -34,7 +34,7 @@ class CliFaultsTest {
     @TempDir
     Path tmp;
 
-    private static final MlpSpec SPEC = new MlpSpec(2, new int[] {8}, 3, Activation.RELU, false, null, null);
+    private static final Architecture SPEC = Architecture.mlp(2, new int[] {8}, 3, Activation.RELU, false, null, null);
     private static final String ARCH = "\"inputs\": 2, \"hidden\": [8], \"outputs\": 3, \"activation\": \"relu\"";
 
     /** Prepares files in its own directory and returns the command line to run there. */
@@ -81,7 +81,7 @@ class CliFaultsTest {
                 row("model.json claims hidden [40000, 40000] beside 18 KB of weights",
                         d -> predict(oldStyle(d, ("{\"architecture\": {\"inputs\": 2, \"hidden\": [40000, 40000], \"outputs\": 3, "
                                 + "\"activation\": \"relu\"}}").getBytes(StandardCharsets.UTF_8)), "--values", "0.1,0.2"),
-                        "model.json", "[2, 40000, 40000, 3]", "'0.weight'", "[8, 2]"),
+                        "model.json", "[2] fc40000,fc40000 -> 3", "'0.weight'", "[8, 2]"),
                 row("the metadata claims hidden [40000, 40000]",
                         d -> predict(withMetadata(d, "{\"inputs\": 2, \"hidden\": [40000, 40000], \"outputs\": 3, \"activation\": \"relu\"}",
                                 null), "--values", "0.1,0.2"),
@@ -149,7 +149,7 @@ class CliFaultsTest {
                         d -> predict(goodModel(d), "--input", Files.writeString(d.resolve("word.pgm"), "P2 1 2 255 7 seven")),
                         "word.pgm", "PGM pixel 1 is 'seven'; expected a whole number from 0 to 255"),
                 row("train --layers 30000,30000", d -> new Object[] {"train", "--layers", "30000,30000", "--out", d},
-                        "[2, 30000, 30000, 3]", "needs about", "Runtime.maxMemory", "--layers"),
+                        "[2] fc30000,fc30000 -> 3", "needs about", "Runtime.maxMemory", "--layers"),
                 row("train --layers 100000,100000: one layer larger than an array",
                         d -> new Object[] {"train", "--layers", "100000,100000", "--out", d}, "--layers", "more than one array holds"),
                 row("explain --network 2,40000,40000,2", d -> new Object[] {"explain", "--network", "2,40000,40000,2"},
@@ -213,7 +213,7 @@ class CliFaultsTest {
         line = Cli.run("train", "--dataset", "mnist", "--data-dir", noTest, "--out", tmp.resolve("b")).oneErrorLine();
         assertTrue(line.contains("no test examples"), line);
 
-        MlpSpec images = new MlpSpec(16, new int[] {4}, 10, Activation.RELU, false, null, new int[] {4, 4});
+        Architecture images = Architecture.mlp(16, new int[] {4}, 10, Activation.RELU, false, null, new int[] {4, 4});
         Path m = tmp.resolve("m/model.safetensors");
         ModelFile.save(m, images, images.build(1), Map.of("dataset", "mnist"));
         line = Cli.run("evaluate", "--model", m, "--data-dir", noTest).oneErrorLine();

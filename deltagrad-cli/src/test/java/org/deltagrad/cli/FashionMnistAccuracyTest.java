@@ -15,7 +15,7 @@ import java.util.Locale;
 import java.util.Map;
 import org.deltagrad.io.ModelFile;
 import org.deltagrad.nn.Activation;
-import org.deltagrad.nn.MlpSpec;
+import org.deltagrad.nn.Architecture;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -82,7 +82,7 @@ class FashionMnistAccuracyTest {
     @Test
     void anExplodingLearningRateStopsTheRunAndKeepsThePreviousModel() throws IOException {
         Path out = tmp.resolve("exploding");
-        MlpSpec good = new MlpSpec(784, new int[] {8}, 10, Activation.RELU, false, null, new int[] {28, 28});
+        Architecture good = Architecture.mlp(784, new int[] {8}, 10, Activation.RELU, false, null, new int[] {28, 28});
         Path model = out.resolve("model.safetensors");
         ModelFile.save(model, good, good.build(1), Map.of("dataset", "fashion-mnist"));
         byte[] before = Files.readAllBytes(model);

@@ -18,7 +18,7 @@ import org.deltagrad.DType;
 import org.deltagrad.NonFinite;
 import org.deltagrad.Tensor;
 import org.deltagrad.nn.Activation;
-import org.deltagrad.nn.MlpSpec;
+import org.deltagrad.nn.Architecture;
 import org.deltagrad.nn.Sequential;
 
 /**
@@ -34,7 +34,11 @@ import org.deltagrad.nn.Sequential;
 public final class ModelFile {
     private ModelFile() {}
 
-    public static final String FORMAT = "deltagrad-mlp/1";
+    /** What {@link #save} writes: the architecture as {@code --arch} layers. */
+    public static final String FORMAT = "deltagrad-model/2";
+    /** Multilayer perceptrons only, their hidden sizes as {@code "hidden"}: still loaded. */
+    public static final String FORMAT_MLP = "deltagrad-mlp/1";
+    private static final String FORMAT_KEY = "deltagrad";
     private static final String ARCHITECTURE = "architecture";
     private static final String TRAINING = "training";
 
@@ -42,7 +46,7 @@ public final class ModelFile {
      * What a model file holds; {@code source} is where the architecture and training configuration were read:
      * the weights file (its metadata) or, for older models, the JSON beside it.
      */
-    public record Loaded(MlpSpec spec, Sequential model, Map<String, Object> training, Path source) {}
+    public record Loaded(Architecture architecture, Sequential model, Map<String, Object> training, Path source) {}
 
     /** How {@link #save} writes each file; tests substitute one that fails. */
     @FunctionalInterface
@@ -62,11 +66,11 @@ public final class ModelFile {
      * non-finite weights. If the copy cannot be written, the model is complete nonetheless; the stale copy
      * is removed and the IOException names the copy.
      */
-    public static void save(Path weights, MlpSpec spec, Sequential model, Map<String, Object> training) throws IOException {
+    public static void save(Path weights, Architecture spec, Sequential model, Map<String, Object> training) throws IOException {
         save(weights, spec, model, training, AtomicFiles::write);
     }
 
-    static void save(Path weights, MlpSpec spec, Sequential model, Map<String, Object> training, FileWriter files)
+    static void save(Path weights, Architecture spec, Sequential model, Map<String, Object> training, FileWriter files)
             throws IOException {
         Path config = configPath(weights);
         if (config.toAbsolutePath().normalize().equals(weights.toAbsolutePath().normalize())) {
@@ -84,7 +88,7 @@ public final class ModelFile {
         Map<String, Object> train = training == null ? Map.of() : training;
         Map<String, String> metadata = new LinkedHashMap<>();
         metadata.put("format", "pt");
-        metadata.put("deltagrad", FORMAT);
+        metadata.put(FORMAT_KEY, FORMAT);
         metadata.put(ARCHITECTURE, Json.write(arch).strip());
         metadata.put(TRAINING, Json.write(train).strip());
         files.write(weights, SafeTensors.content(state, metadata));
@@ -110,10 +114,10 @@ public final class ModelFile {
         }
     }
 
-    private static Map<String, Object> architecture(MlpSpec spec) {
+    private static Map<String, Object> architecture(Architecture spec) {
         Map<String, Object> arch = new LinkedHashMap<>();
         arch.put("inputs", spec.inputs());
-        arch.put("hidden", spec.hidden());
+        arch.put("layers", spec.layers().stream().map(Architecture.Layer::token).toList());
         arch.put("outputs", spec.outputs());
         arch.put("activation", spec.activation().id());
         arch.put("activate_output", spec.activateOutput());
@@ -139,6 +143,11 @@ public final class ModelFile {
         Map<String, Object> copy = Files.isRegularFile(config) ? readJsonObject(config) : null;
         Map<String, Object> arch, training;
         Path source;
+        String format = metadata.get(FORMAT_KEY);
+        if (format != null && !format.equals(FORMAT) && !format.equals(FORMAT_MLP)) {
+            throw new IllegalArgumentException(weights + ": __metadata__ \"" + FORMAT_KEY + "\" is \"" + format + "\"; this deltagrad reads "
+                    + FORMAT + " and " + FORMAT_MLP + " (a newer deltagrad wrote it?)");
+        }
         if (metadata.containsKey(ARCHITECTURE)) {
             source = weights;
             arch = parseObject(metadata.get(ARCHITECTURE), weights, "__metadata__ \"" + ARCHITECTURE + "\"");
@@ -160,7 +169,7 @@ public final class ModelFile {
             Object t = copy.get(TRAINING);
             training = t == null ? Map.of() : objectField(copy, TRAINING, config, "a \"training\" object");
         }
-        MlpSpec spec = spec(arch, source);
+        Architecture spec = spec(arch, source);
         checkTensors(contents.tensors(), spec, weights, source);
         Sequential model = spec.build(0);
         model.loadStateDict(contents.tensors());
@@ -208,11 +217,12 @@ public final class ModelFile {
     }
 
     /** The architecture object, each field checked with a message that names it. */
-    private static MlpSpec spec(Map<String, Object> arch, Path file) {
+    private static Architecture spec(Map<String, Object> arch, Path file) {
         String where = file + ": architecture";
         int inputs = positive(arch.get("inputs"), where + " \"inputs\"");
         int outputs = positive(arch.get("outputs"), where + " \"outputs\"");
-        int[] hidden = positives(arch.get("hidden"), where + " \"hidden\"");
+        List<Architecture.Layer> layers = arch.containsKey("layers") ? layers(arch.get("layers"), where + " \"layers\"")
+                : Architecture.fc(positives(arch.get("hidden"), where + " \"hidden\""));
         if (!(arch.get("activation") instanceof String activationName)) {
             throw new IllegalArgumentException(where + " \"activation\": expected a string, found " + describe(arch.get("activation")));
         }
@@ -244,7 +254,25 @@ public final class ModelFile {
                         + " pixels, but the model has " + inputs + " inputs");
             }
         }
-        return new MlpSpec(inputs, hidden, outputs, activation, Boolean.TRUE.equals(activateOutput), names, imageShape);
+        try {
+            return new Architecture(inputs, imageShape, layers, outputs, activation, Boolean.TRUE.equals(activateOutput), names);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(where + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The {@code "layers"} array: one grammar token per string, e.g. ["conv16x5", "maxpool2", "fc100"]. */
+    private static List<Architecture.Layer> layers(Object value, String what) {
+        if (!(value instanceof List<?> list) || !list.stream().allMatch(t -> t instanceof String s && !s.contains(","))) {
+            throw new IllegalArgumentException(what + ": expected an array of layers such as [\"conv16x5\", \"maxpool2\", \"fc100\"], found "
+                    + describe(value));
+        }
+        if (list.isEmpty()) return List.of();
+        try {
+            return Architecture.parse(String.join(",", list.stream().map(t -> (String) t).toList()));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(what + ": " + e.getMessage(), e);
+        }
     }
 
     private static int positive(Object value, String what) {
@@ -264,16 +292,11 @@ public final class ModelFile {
     }
 
     /**
-     * The tensors must be exactly the parameters {@link MlpSpec#build} makes (Linear l at index 2l of the
-     * Sequential, weight [out, in], F32) and finite; checked on the file's header before any layer is built.
+     * The tensors must be exactly the parameters {@link Architecture#build} makes, with its shapes, F32, and finite;
+     * checked on the file's header before any layer is built.
      */
-    private static void checkTensors(Map<String, Tensor> tensors, MlpSpec spec, Path weights, Path source) {
-        int[] sizes = spec.sizes();
-        Map<String, int[]> expected = new LinkedHashMap<>();
-        for (int l = 0; l + 1 < sizes.length; l++) {
-            expected.put(2 * l + ".weight", new int[] {sizes[l + 1], sizes[l]});
-            expected.put(2 * l + ".bias", new int[] {sizes[l + 1]});
-        }
+    private static void checkTensors(Map<String, Tensor> tensors, Architecture spec, Path weights, Path source) {
+        Map<String, int[]> expected = spec.parameterShapes();
         String mismatch = weights + ": does not match the architecture " + spec + " in " + describeSource(weights, source) + ": ";
         for (Map.Entry<String, int[]> e : expected.entrySet()) {
             Tensor t = tensors.get(e.getKey());

@@ -107,8 +107,12 @@ public final class Checkpoint {
         try {
             TrainConfig c = new TrainConfig();
             c.dataset = get("dataset");
-            String layers = get("layers");
-            c.hidden = layers.isEmpty() ? new int[0] : Arrays.stream(layers.split(",")).mapToInt(Integer::parseInt).toArray();
+            if (config.containsKey("arch")) {
+                c.arch = config.get("arch");
+            } else {
+                String layers = get("layers");
+                c.hidden = layers.isEmpty() ? new int[0] : Arrays.stream(layers.split(",")).mapToInt(Integer::parseInt).toArray();
+            }
             c.activation = Activation.parse(get("activation"));
             c.loss = TrainConfig.LossKind.parse(get("loss"));
             c.optimizer = TrainConfig.OptimizerKind.parse(get("optimizer"));

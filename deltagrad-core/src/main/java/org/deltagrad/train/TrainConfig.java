@@ -7,7 +7,9 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.stream.Collectors;
 
+import org.deltagrad.data.Dataset;
 import org.deltagrad.nn.Activation;
+import org.deltagrad.nn.Architecture;
 
 /** Everything that decides a training run; the command line's flags map one to one onto these fields. */
 public final class TrainConfig {
@@ -67,7 +69,10 @@ public final class TrainConfig {
 
     public String dataset = "spirals";
     public Path dataDir;
+    /** The hidden sizes of a multilayer perceptron (--layers), used when {@link #arch} is null. */
     public int[] hidden = {64, 64};
+    /** The hidden layers in the {@link Architecture} grammar, e.g. "conv16x5,maxpool2,fc100" (--arch); null: {@link #hidden}. */
+    public String arch;
     public Activation activation = Activation.RELU;
     public LossKind loss = LossKind.CROSS_ENTROPY;
     public OptimizerKind optimizer = OptimizerKind.ADAM;
@@ -102,6 +107,13 @@ public final class TrainConfig {
         require(dropout >= 0 && dropout < 1, "dropout", " must be in [0, 1) (got " + dropout + ")");
         require(clipNorm >= 0, "clipNorm", " must be non-negative (got " + clipNorm + ")");
         for (int h : hidden) require(h > 0, "hidden", " sizes must be positive (got " + Arrays.toString(hidden) + ")");
+        if (arch != null) {
+            try {
+                arch = Architecture.format(Architecture.parse(arch));
+            } catch (IllegalArgumentException e) {
+                throw new InvalidValue("", "arch", ": " + e.getMessage());
+            }
+        }
         require(activation != null, "activation", " must be set");
         require(loss != null, "loss", " must be set");
         require(optimizer != null, "optimizer", " must be set");
@@ -111,6 +123,30 @@ public final class TrainConfig {
 
     private static void require(boolean ok, String field, String problem) {
         if (!ok) throw new InvalidValue("", field, problem);
+    }
+
+    /** The hidden layers: {@link #arch}'s, or {@link #hidden} as fc layers. */
+    public java.util.List<Architecture.Layer> layers() {
+        return arch != null ? Architecture.parse(arch) : Architecture.fc(hidden);
+    }
+
+    /** The hidden layers for a log line: [256, 128] for --layers, the --arch description otherwise. */
+    public String describeLayers() {
+        return arch != null ? arch : Arrays.toString(hidden);
+    }
+
+    /**
+     * The model this configuration trains on {@code train}: its layers for the data's features, image shape and
+     * classes. A layer that does not fit the data (a kernel larger than the image) is an InvalidValue naming
+     * {@code arch} (or {@code hidden}) and the layer.
+     */
+    public Architecture architecture(Dataset train) {
+        try {
+            return new Architecture(train.numFeatures(), train.imageShape(), layers(), train.numClasses(), activation,
+                    loss == LossKind.MSE, train.classNames());
+        } catch (IllegalArgumentException e) {
+            throw new InvalidValue("", arch != null ? "arch" : "hidden", ": " + e.getMessage());
+        }
     }
 
     /** A choice's name in reports, model files and on the command line: CROSS_ENTROPY is "cross-entropy". */
@@ -149,7 +185,8 @@ public final class TrainConfig {
     public Map<String, Object> toMap() {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("dataset", dataset);
-        m.put("layers", hidden.clone());
+        if (arch != null) m.put("arch", arch);
+        else m.put("layers", hidden.clone());
         m.put("activation", activation.id());
         m.put("loss", loss.id());
         m.put("optimizer", optimizer.id());

@@ -16,9 +16,10 @@ import org.deltagrad.data.Dataset;
 import org.deltagrad.data.Datasets;
 import org.deltagrad.kernels.Parallel;
 import org.deltagrad.nn.Activation;
+import org.deltagrad.nn.Architecture;
+import org.deltagrad.nn.Conv2d;
 import org.deltagrad.nn.Dropout;
 import org.deltagrad.nn.Linear;
-import org.deltagrad.nn.MlpSpec;
 import org.deltagrad.nn.Module;
 import org.deltagrad.nn.Sequential;
 import org.deltagrad.optim.LrSchedule;
@@ -29,7 +30,7 @@ import org.deltagrad.train.step.StepBatch;
 import org.deltagrad.train.step.TrainingStep;
 
 /**
- * Mini-batch training of a multilayer perceptron: for each batch, forward, loss, backward, optimiser step (by the
+ * Mini-batch training of a model an {@link Architecture} describes (a multilayer perceptron or a convolutional network): for each batch, forward, loss, backward, optimiser step (by the
  * compiled {@link TrainingStep}, which is tested against the eager one, see {@code org.deltagrad.train.step}); after
  * each epoch, test accuracy (and, if asked, the per-layer learning-slowdown diagnostics).
  * Same configuration and seed: the same numbers, bit for bit, on any thread count.
@@ -55,7 +56,7 @@ public final class Trainer {
     }
 
     /** A finished run: the model, its architecture, and every epoch's figures. */
-    public record Result(MlpSpec spec, Sequential model, List<EpochStats> epochs, long parameterCount) {
+    public record Result(Architecture architecture, Sequential model, List<EpochStats> epochs, long parameterCount) {
         public EpochStats last() {
             return epochs.get(epochs.size() - 1);
         }
@@ -117,8 +118,7 @@ public final class Trainer {
         TrainingGuard guard = new TrainingGuard(config, data);
         Dataset train = data.train(), test = data.test();
         boolean mse = config.loss == TrainConfig.LossKind.MSE;
-        MlpSpec spec = new MlpSpec(train.numFeatures(), config.hidden, train.numClasses(), config.activation, mse,
-                train.classNames(), train.imageShape());
+        Architecture spec = config.architecture(train);
         Sequential model = withDropout(spec.build(config.seed));
         Optimizer optimizer = config.newOptimizer(model.parameters());
         LrSchedule schedule = config.newSchedule();
@@ -195,18 +195,25 @@ public final class Trainer {
     }
 
     /**
-     * The network with dropout after each hidden activation, as one unit with it (no parameters), so parameter
-     * names, and the saved model, are those of the network without dropout.
+     * The network with dropout after the activation of each hidden fc layer, as one unit with it (no parameters), so
+     * parameter names, and the saved model, are those of the network without dropout.
      */
     private Sequential withDropout(Sequential net) {
         if (config.dropout == 0) return net;
         Sequential out = new Sequential();
         for (int i = 0; i < net.size(); i++) {
             Module layer = net.get(i);
-            boolean hiddenActivation = !(layer instanceof Linear) && i + 1 < net.size();
+            boolean hiddenActivation = isActivation(layer, config.activation) && i > 0 && net.get(i - 1) instanceof Linear
+                    && i + 1 < net.size();
             out.add(hiddenActivation ? new Sequential(layer, new Dropout(config.dropout, config.seed * 31 + i)) : layer);
         }
         return out;
+    }
+
+    /** Whether {@code layer} is the architecture's activation (or --dropout's unit of it and its dropout). */
+    private static boolean isActivation(Module layer, Activation activation) {
+        Module m = layer instanceof Sequential unit && unit.size() > 0 ? unit.get(0) : layer;
+        return m.getClass() == activation.module().getClass();
     }
 
     /** Per-layer δ, gradient norms and saturation on a fixed held-out batch. */
@@ -232,14 +239,15 @@ public final class Trainer {
             model.eval();
             List<Tensor> zs = new ArrayList<>(), activations = new ArrayList<>(), weights = new ArrayList<>(), biases = new ArrayList<>();
             Tensor a = x;
+            // Each Linear and Conv2d is a layer: δ is the gradient of its output, saturation that of the activation after it.
             for (Module layer : model.layers()) {
                 a = layer.forward(a);
-                if (layer instanceof Linear lin) {
+                if (layer instanceof Linear || layer instanceof Conv2d) {
                     zs.add(a);
                     activations.add(null);
-                    weights.add(lin.weight());
-                    biases.add(lin.bias());
-                } else {
+                    weights.add(layer instanceof Linear lin ? lin.weight() : ((Conv2d) layer).weight());
+                    biases.add(layer instanceof Linear lin ? lin.bias() : ((Conv2d) layer).bias());
+                } else if (!zs.isEmpty() && activations.get(activations.size() - 1) == null && isActivation(layer, activation)) {
                     activations.set(activations.size() - 1, a);
                 }
             }

@@ -18,7 +18,7 @@ import java.util.stream.Stream;
 import org.deltagrad.Tensor;
 import org.deltagrad.autograd.Autograd;
 import org.deltagrad.nn.Activation;
-import org.deltagrad.nn.MlpSpec;
+import org.deltagrad.nn.Architecture;
 import org.deltagrad.nn.Sequential;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -28,8 +28,8 @@ class ModelFileFaultsTest {
     @TempDir
     Path dir;
 
-    private static final MlpSpec OLD = new MlpSpec(4, new int[] {5}, 3, Activation.RELU, false, List.of("a", "b", "c"), null);
-    private static final MlpSpec NEW = new MlpSpec(4, new int[] {6, 2}, 3, Activation.TANH, false, null, null);
+    private static final Architecture OLD = Architecture.mlp(4, new int[] {5}, 3, Activation.RELU, false, List.of("a", "b", "c"), null);
+    private static final Architecture NEW = Architecture.mlp(4, new int[] {6, 2}, 3, Activation.TANH, false, null, null);
 
     private Path file() {
         return dir.resolve("model.safetensors");
@@ -68,10 +68,10 @@ class ModelFileFaultsTest {
         Sequential model = NEW.build(3);
         ModelFile.save(file(), NEW, model, Map.of("dataset", "zoo"));
         Map<String, String> metadata = SafeTensors.read(file()).metadata();
-        assertTrue(metadata.get("architecture").contains("\"hidden\": [6, 2]"), metadata.toString());
+        assertTrue(metadata.get("architecture").contains("\"layers\": [\"fc6\", \"fc2\"]"), metadata.toString());
         Files.delete(ModelFile.configPath(file())); // the readable copy is not needed to load
         ModelFile.Loaded loaded = ModelFile.load(file());
-        assertEquals(NEW, loaded.spec());
+        assertEquals(NEW, loaded.architecture());
         assertEquals(file(), loaded.source());
         assertEquals("zoo", loaded.training().get("dataset"));
         assertArrayEquals(predict(model), predict(loaded.model()));
@@ -96,7 +96,7 @@ class ModelFileFaultsTest {
         assertTrue(e.getMessage().contains("injected"), e.getMessage());
         assertEquals(before, listing(), "no temporary file left, nothing replaced");
         ModelFile.Loaded loaded = ModelFile.load(file());
-        assertEquals(OLD, loaded.spec());
+        assertEquals(OLD, loaded.architecture());
         assertArrayEquals(predict(old), predict(loaded.model()));
     }
 
@@ -110,7 +110,7 @@ class ModelFileFaultsTest {
         assertTrue(e.getMessage().contains("model.json") && e.getMessage().contains("complete in"), e.getMessage());
         assertEquals(List.of("model.safetensors"), listing(), "the old copy, describing the old model, is gone");
         ModelFile.Loaded loaded = ModelFile.load(file());
-        assertEquals(NEW, loaded.spec());
+        assertEquals(NEW, loaded.architecture());
         assertArrayEquals(predict(fresh), predict(loaded.model()));
     }
 
@@ -123,7 +123,7 @@ class ModelFileFaultsTest {
         assertTrue(e.getMessage().startsWith(json + ": could not write") && e.getMessage().contains("(Is a directory)"),
                 e.getMessage());
         ModelFile.Loaded loaded = ModelFile.load(file());
-        assertEquals(NEW, loaded.spec());
+        assertEquals(NEW, loaded.architecture());
         assertArrayEquals(predict(fresh), predict(loaded.model()));
         assertEquals(List.of("model.json", "model.safetensors"), listing(), "no temporary files");
     }
@@ -134,7 +134,7 @@ class ModelFileFaultsTest {
         String arch = "{\"inputs\": 4, \"hidden\": [40000, 40000], \"outputs\": 3, \"activation\": \"relu\"}";
         SafeTensors.write(file(), OLD.build(1).stateDict(), Map.of("format", "pt", "architecture", arch));
         String m = assertThrows(IllegalArgumentException.class, () -> ModelFile.load(file())).getMessage();
-        assertTrue(m.contains("[4, 40000, 40000, 3]") && m.contains("'0.weight'") && m.contains("[5, 4]")
+        assertTrue(m.contains("[4] fc40000,fc40000 -> 3") && m.contains("'0.weight'") && m.contains("[5, 4]")
                 && m.contains("[40000, 4]"), m);
     }
 
@@ -197,10 +197,10 @@ class ModelFileFaultsTest {
 
     @Test
     void stringsInTheFileAreUtf8() throws IOException {
-        MlpSpec named = new MlpSpec(4, new int[] {5}, 3, Activation.RELU, false, List.of("ß", "猫", "é"), null);
+        Architecture named = Architecture.mlp(4, new int[] {5}, 3, Activation.RELU, false, List.of("ß", "猫", "é"), null);
         ModelFile.save(file(), named, named.build(1), null);
         assertTrue(Files.readString(ModelFile.configPath(file()), StandardCharsets.UTF_8).contains("猫"));
-        assertEquals(named.classNames(), ModelFile.load(file()).spec().classNames());
+        assertEquals(named.classNames(), ModelFile.load(file()).architecture().classNames());
     }
 
     /**

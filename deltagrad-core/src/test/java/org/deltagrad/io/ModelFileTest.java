@@ -19,7 +19,7 @@ import org.deltagrad.DType;
 import org.deltagrad.Tensor;
 import org.deltagrad.autograd.Autograd;
 import org.deltagrad.nn.Activation;
-import org.deltagrad.nn.MlpSpec;
+import org.deltagrad.nn.Architecture;
 import org.deltagrad.nn.Sequential;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -29,7 +29,7 @@ class ModelFileTest {
     @TempDir
     Path dir;
 
-    private static final MlpSpec SPEC = new MlpSpec(5, new int[] {7, 6}, 3, Activation.TANH, false,
+    private static final Architecture SPEC = Architecture.mlp(5, new int[] {7, 6}, 3, Activation.TANH, false,
             List.of("cat", "dog", "emu"), null);
 
     private static float[] predict(Sequential model, Tensor x) {
@@ -57,22 +57,22 @@ class ModelFileTest {
         Tensor batch = Tensor.randn(7, 16, 5);
         float[] expected = predict(model, batch);
         assertArrayEquals(expected, predict(loaded.model(), batch));
-        assertEquals(SPEC, loaded.spec());
-        assertEquals(SPEC.classNames(), loaded.spec().classNames());
+        assertEquals(SPEC, loaded.architecture());
+        assertEquals(SPEC.classNames(), loaded.architecture().classNames());
         // The comparison can fail: another initialisation predicts otherwise.
         assertTrue(!java.util.Arrays.equals(expected, predict(SPEC.build(43), batch)));
     }
 
     @Test
     void activatedOutputAndImageShapeSurviveTheRoundTrip() throws IOException {
-        MlpSpec nielsen = new MlpSpec(16, new int[] {4}, 10, Activation.SIGMOID, true, null, new int[] {4, 4});
+        Architecture nielsen = Architecture.mlp(16, new int[] {4}, 10, Activation.SIGMOID, true, null, new int[] {4, 4});
         Sequential model = nielsen.build(1);
         Path file = dir.resolve("sub/dir/n.safetensors"); // parent directories are created
         ModelFile.save(file, nielsen, model, null);
         ModelFile.Loaded loaded = ModelFile.load(file);
-        assertTrue(loaded.spec().activateOutput());
-        assertEquals(Activation.SIGMOID, loaded.spec().activation());
-        assertArrayEquals(new int[] {4, 4}, loaded.spec().imageShape());
+        assertTrue(loaded.architecture().activateOutput());
+        assertEquals(Activation.SIGMOID, loaded.architecture().activation());
+        assertArrayEquals(new int[] {4, 4}, loaded.architecture().imageShape());
         assertEquals(Map.of(), loaded.training());
         Tensor x = Tensor.rand(3, 2, 16);
         assertArrayEquals(predict(model, x), predict(loaded.model(), x));
@@ -86,11 +86,11 @@ class ModelFileTest {
         Path json = dir.resolve("model.json");
         assertEquals(json, ModelFile.configPath(file));
         Map<String, Object> m = (Map<String, Object>) Json.parse(Files.readString(json));
-        assertEquals("deltagrad-mlp/1", m.get("format"));
+        assertEquals("deltagrad-model/2", m.get("format"));
         assertEquals("model.safetensors", m.get("weights"));
         Map<String, Object> arch = (Map<String, Object>) m.get("architecture");
         assertEquals(5L, arch.get("inputs"));
-        assertEquals(List.of(7L, 6L), arch.get("hidden"));
+        assertEquals(List.of("fc7", "fc6"), arch.get("layers"));
         assertEquals(3L, arch.get("outputs"));
         assertEquals("tanh", arch.get("activation"));
         assertEquals(false, arch.get("activate_output"));
@@ -188,7 +188,7 @@ class ModelFileTest {
     void oldModelsWithoutMetadataLoadFromTheirJsonAndBrokenJsonIsExplained() throws IOException {
         Path file = oldStyleModel();
         ModelFile.Loaded old = ModelFile.load(file);
-        assertEquals(SPEC, old.spec());
+        assertEquals(SPEC, old.architecture());
         assertEquals(ModelFile.configPath(file), old.source());
         Path json = ModelFile.configPath(file);
 
@@ -291,7 +291,7 @@ class ModelFileTest {
         return out;
     }
 
-    private static final MlpSpec SMALL = new MlpSpec(5, new int[] {8}, 3, Activation.RELU, false, null, null);
+    private static final Architecture SMALL = Architecture.mlp(5, new int[] {8}, 3, Activation.RELU, false, null, null);
 
     @Test
     void pytorchLoadsOurFileIntoSequentialAndAgrees() throws Exception {

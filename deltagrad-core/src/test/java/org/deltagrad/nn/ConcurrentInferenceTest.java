@@ -18,7 +18,7 @@ class ConcurrentInferenceTest {
 
     @Test
     void forwardUnderNoGradOnASharedModelGivesEachThreadTheSequentialAnswer() throws Exception {
-        Sequential model = new MlpSpec(20, new int[] {32, 16}, 5, Activation.TANH, false, null, null).build(3);
+        Sequential model = Architecture.mlp(20, new int[] {32, 16}, 5, Activation.TANH, false, null, null).build(3);
         model.add(new Dropout(0.5, 9)); // must be the identity in eval mode, on every thread
         model.eval();
         int threads = 4, calls = 50;

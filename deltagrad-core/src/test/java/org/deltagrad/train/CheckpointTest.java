@@ -141,7 +141,7 @@ class CheckpointTest {
         assertEquals(2, drops.size(), "one dropout layer after each hidden activation");
         for (Dropout d : drops) assertEquals(config.epochs * batches, d.calls(), "one mask per training step");
         // the saved model is the network without dropout: same parameter names as the architecture's
-        assertEquals(resumed.spec().build(0).namedParameters().keySet(), resumed.model().namedParameters().keySet());
+        assertEquals(resumed.architecture().build(0).namedParameters().keySet(), resumed.model().namedParameters().keySet());
     }
 
     @Test
@@ -214,7 +214,7 @@ class CheckpointTest {
 
         Path model = tmp.resolve("model.safetensors");
         Trainer.Result r = new Trainer(config).fit(DATA, null);
-        ModelFile.save(model, r.spec(), r.model(), config.toMap());
+        ModelFile.save(model, r.architecture(), r.model(), config.toMap());
         assertReadFails(model, "not a deltagrad checkpoint");
 
         assertReadFails(tmp.resolve("none.safetensors"), "no such checkpoint");

@@ -5,21 +5,25 @@ import java.util.Arrays;
 import java.util.Objects;
 
 import org.deltagrad.nn.Activation;
-import org.deltagrad.nn.MlpSpec;
+import org.deltagrad.nn.Architecture;
 
 /** The architecture and loss, as plain fields: what an executor needs to rebuild the model and its gradient. */
 public final class ModelShape implements Serializable {
-    private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 2L;
     final int inputs;
-    final int[] hidden;
+    /** The data's image shape, or null: a convolutional model needs it. */
+    final int[] imageShape;
+    /** The hidden layers in the --arch grammar. */
+    final String layers;
     final int outputs;
     final String activation;
     /** Nielsen's quadratic cost on activated outputs (true) or cross-entropy of logits (false). */
     final boolean quadratic;
 
-    ModelShape(MlpSpec spec) {
+    ModelShape(Architecture spec) {
         this.inputs = spec.inputs();
-        this.hidden = spec.hidden().clone();
+        this.imageShape = spec.imageShape();
+        this.layers = spec.arch();
         this.outputs = spec.outputs();
         this.activation = spec.activation().id();
         this.quadratic = spec.activateOutput();
@@ -27,16 +31,17 @@ public final class ModelShape implements Serializable {
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof ModelShape m && inputs == m.inputs && Arrays.equals(hidden, m.hidden) && outputs == m.outputs
-                && activation.equals(m.activation) && quadratic == m.quadratic;
+        return o instanceof ModelShape m && inputs == m.inputs && Arrays.equals(imageShape, m.imageShape) && layers.equals(m.layers)
+                && outputs == m.outputs && activation.equals(m.activation) && quadratic == m.quadratic;
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(inputs, Arrays.hashCode(hidden), outputs, activation, quadratic);
+        return Objects.hash(inputs, Arrays.hashCode(imageShape), layers, outputs, activation, quadratic);
     }
 
-    MlpSpec spec() {
-        return new MlpSpec(inputs, hidden, outputs, Activation.parse(activation), quadratic, null, null);
+    Architecture architecture() {
+        return new Architecture(inputs, imageShape, layers.isEmpty() ? java.util.List.of() : Architecture.parse(layers), outputs,
+                Activation.parse(activation), quadratic, null);
     }
 }

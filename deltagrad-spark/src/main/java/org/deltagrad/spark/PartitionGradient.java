@@ -90,7 +90,7 @@ final class PartitionGradient {
     private static Sequential model(ModelShape shape) {
         Object[] cached = MODEL.get();
         if (cached != null && cached[0].equals(shape)) return (Sequential) cached[1];
-        Sequential model = shape.spec().build(0); // weights are overwritten from the broadcast every step
+        Sequential model = shape.architecture().build(0); // weights are overwritten from the broadcast every step
         MODEL.set(new Object[] {shape, model});
         return model;
     }

@@ -3,7 +3,6 @@ package org.deltagrad.spark;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -18,6 +17,7 @@ import org.deltagrad.cli.TrainCommand;
 import org.deltagrad.cli.TrainOptions;
 import org.deltagrad.data.Datasets;
 import org.deltagrad.io.ModelFile;
+import org.deltagrad.nn.Architecture;
 import org.deltagrad.train.EpochStats;
 import org.deltagrad.train.TrainConfig;
 import org.deltagrad.train.Trainer;
@@ -93,7 +93,7 @@ public final class SparkTrain implements Callable<Integer> {
             SparkTrainer trainer = new SparkTrainer(config, k);
             log.printf(Locale.ROOT, "deltagrad spark-train: %s (%d train, %d test, %d features, %d classes), layers %s, %s, %s loss, %s lr=%s, batch %d, %d epoch%s%n",
                     config.dataset, loaded.train().size(), loaded.test().size(), loaded.train().numFeatures(),
-                    loaded.train().numClasses(), Arrays.toString(config.hidden), config.activation.id(), config.loss.id(),
+                    loaded.train().numClasses(), config.describeLayers(), config.activation.id(), config.loss.id(),
                     config.optimizer.id(), Double.toString(config.lr), config.batch, config.epochs, config.epochs == 1 ? "" : "s");
             log.printf(Locale.ROOT, "Spark %s, master %s, %d partition%s%n", sc.version(), sc.master(), k, k == 1 ? "" : "s");
             int digits = String.valueOf(config.epochs).length();
@@ -120,15 +120,15 @@ public final class SparkTrain implements Callable<Integer> {
                               org.deltagrad.data.Dataset train, PrintWriter log) throws java.io.IOException {
         Path modelPath = dir.file("model.safetensors"), reportPath = dir.file("report.json"), plotPath = dir.file("loss.png");
         Path regionsPath = dir.file("regions.png");
-        ModelFiles.save(modelPath, result.spec(), result.model(), config.toMap());
+        ModelFiles.save(modelPath, result.architecture(), result.model(), config.toMap());
         long parameters = result.model().parameterCount();
         Map<String, Object> report = TrainCommand.report(config,
-                new Trainer.Result(result.spec(), result.model(), result.epochs(), parameters));
+                new Trainer.Result(result.architecture(), result.model(), result.epochs(), parameters));
         report.put("spark", sparkReport(sc, k, result));
         Json.write(reportPath, report);
         Plots.multiPanel(plotPath, "deltagrad spark-train: " + config.dataset, "epoch", TrainCommand.curves(result.epochs()));
         List<Path> outputs = new ArrayList<>(List.of(modelPath, ModelFile.configPath(modelPath), reportPath, plotPath));
-        Trainer.Result asTrainer = new Trainer.Result(result.spec(), result.model(), result.epochs(), parameters);
+        Trainer.Result asTrainer = new Trainer.Result(result.architecture(), result.model(), result.epochs(), parameters);
         if (train.numFeatures() == 2) { // as train does: what the network learned, over the plane
             TrainCommand.decisionRegions(regionsPath, asTrainer, train);
             outputs.add(regionsPath);
@@ -171,6 +171,9 @@ public final class SparkTrain implements Callable<Integer> {
             if (schedule != null) c.schedule = TrainConfig.ScheduleKind.parse(schedule);
             // The partitions build the network without dropout: refused rather than silently trained without it.
             if (c.dropout > 0) throw new IllegalArgumentException("--dropout is not supported by spark-train (got " + c.dropout + ")");
+            if (c.layers().stream().anyMatch(l -> l instanceof Architecture.Drop)) {
+                throw new IllegalArgumentException("--arch: dropout layers are not supported by spark-train (got " + c.arch + ")");
+            }
             return c.validate();
         } catch (IllegalArgumentException e) {
             throw TrainOptions.usageError(spec, e);

@@ -16,7 +16,7 @@ import org.deltagrad.data.DataLoader;
 import org.deltagrad.data.Dataset;
 import org.deltagrad.data.Datasets;
 import org.deltagrad.kernels.Parallel;
-import org.deltagrad.nn.MlpSpec;
+import org.deltagrad.nn.Architecture;
 import org.deltagrad.nn.Module;
 import org.deltagrad.nn.Sequential;
 import org.deltagrad.optim.GradClip;
@@ -55,7 +55,7 @@ public final class SparkTrainer {
     }
 
     /** A finished run: the model, its architecture, and every epoch's figures. */
-    public record Result(MlpSpec spec, Sequential model, List<EpochStats> epochs, List<Timing> timings) {
+    public record Result(Architecture architecture, Sequential model, List<EpochStats> epochs, List<Timing> timings) {
         public EpochStats last() {
             return epochs.get(epochs.size() - 1);
         }
@@ -174,8 +174,7 @@ public final class SparkTrainer {
     private Result run(Datasets.TrainTest data, Workers workers, Listener listener) {
         Dataset train = data.train(), test = data.test();
         boolean quadratic = config.loss == TrainConfig.LossKind.MSE;
-        MlpSpec spec = new MlpSpec(train.numFeatures(), config.hidden, train.numClasses(), config.activation, quadratic,
-                train.classNames(), train.imageShape());
+        Architecture spec = config.architecture(train);
         ModelShape shape = new ModelShape(spec);
         Sequential model = spec.build(config.seed);
         List<Tensor> params = parameters(model);

@@ -9,7 +9,7 @@ import org.deltagrad.data.DataLoader;
 import org.deltagrad.data.Dataset;
 import org.deltagrad.data.Datasets;
 import org.deltagrad.nn.Losses;
-import org.deltagrad.nn.MlpSpec;
+import org.deltagrad.nn.Architecture;
 import org.deltagrad.nn.Sequential;
 import org.deltagrad.optim.GradClip;
 import org.deltagrad.optim.LrSchedule;
@@ -26,7 +26,7 @@ final class EagerReference {
     static Run fit(TrainConfig config, Datasets.TrainTest data) {
         Dataset train = data.train();
         boolean quadratic = config.loss == TrainConfig.LossKind.MSE;
-        MlpSpec spec = new MlpSpec(train.numFeatures(), config.hidden, train.numClasses(), config.activation, quadratic, null, null);
+        Architecture spec = Architecture.mlp(train.numFeatures(), config.hidden, train.numClasses(), config.activation, quadratic, null, null);
         Sequential model = spec.build(config.seed);
         List<Tensor> params = SparkTrainer.parameters(model);
         Optimizer optimizer = config.newOptimizer(params);

@@ -79,7 +79,7 @@ class SparkTrainTest {
             assertTrue(Files.isRegularFile(target.resolve(name)), name);
         }
         assertEquals(5, target.toFile().list().length, "no temporary or checksum files left: " + List.of(target.toFile().list()));
-        assertEquals(1, ModelFile.load(target.resolve("model.safetensors")).spec().hidden().length);
+        assertEquals(1, ModelFile.load(target.resolve("model.safetensors")).architecture().layers().size());
     }
 
     @Test

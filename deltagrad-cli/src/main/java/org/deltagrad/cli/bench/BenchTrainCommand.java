@@ -15,6 +15,7 @@ import org.deltagrad.cli.TrainOptions;
 import org.deltagrad.data.Datasets;
 import org.deltagrad.kernels.Gemm;
 import org.deltagrad.kernels.Parallel;
+import org.deltagrad.nn.Architecture;
 import org.deltagrad.train.EpochStats;
 import org.deltagrad.train.TrainConfig;
 import org.deltagrad.train.Trainer;
@@ -103,7 +104,7 @@ public final class BenchTrainCommand implements Callable<Integer> {
         double forward = median(timedEpochs.stream().mapToDouble(EpochStats::forwardSeconds).toArray());
         double backward = median(timedEpochs.stream().mapToDouble(EpochStats::backwardSeconds).toArray());
         double step = median(timedEpochs.stream().mapToDouble(EpochStats::stepSeconds).toArray());
-        double flops = matmulFlops(result.spec().sizes()) * samples;
+        double flops = matmulFlops(result.architecture()) * samples;
         double allocPerEpoch = median(allocated.subList(warmup, warmup + timed).stream().mapToDouble(Long::doubleValue).toArray());
 
         Map<String, Object> r = new LinkedHashMap<>();
@@ -140,7 +141,7 @@ public final class BenchTrainCommand implements Callable<Integer> {
             return 0;
         }
         out.printf(Locale.ROOT, "bench train: %s, layers %s, %s, batch %d, %s; GEMM %s, %d threads; Java %s%n", config.dataset,
-                Arrays.toString(result.spec().sizes()), config.activation.id(), config.batch, config.optimizer.id(),
+                result.architecture(), config.activation.id(), config.batch, config.optimizer.id(),
                 Gemm.backend().name(), threads, java());
         out.printf(Locale.ROOT, "epoch seconds (%d timed after %d warm-up): median %.3f, min %.3f, max %.3f%n", timed, warmup,
                 median, r.get("min_epoch_seconds"), r.get("max_epoch_seconds"));
@@ -161,11 +162,13 @@ public final class BenchTrainCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** Multiply-adds of the matrix products per example: 2·in·out forward, 4·in·out backward (not the input's gradient). */
-    static double matmulFlops(int[] sizes) {
-        double f = 0;
-        for (int l = 0; l + 1 < sizes.length; l++) f += 6.0 * sizes[l] * sizes[l + 1];
-        return f - 2.0 * sizes[0] * sizes[1];
+    /**
+     * Floating-point operations of the convolutions and matrix products per example: 2 per multiply-add forward, 4
+     * backward (weights' and input's gradients), less the first layer's input gradient, which nobody needs.
+     */
+    static double matmulFlops(Architecture architecture) {
+        long first = architecture.stages().stream().mapToLong(Architecture.Stage::multiplyAdds).filter(m -> m > 0).findFirst().orElse(0);
+        return 6.0 * architecture.multiplyAdds() - 2.0 * first;
     }
 
     /** The JVM that ran the benchmark, e.g. "25.0.3+9-LTS (Eclipse Adoptium)": the timings depend on it. */
