@@ -8,9 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import java.util.SplittableRandom;
 
-import org.deltagrad.data.Dataset;
 import org.deltagrad.data.Datasets;
 import org.deltagrad.nn.Conv2d;
 import org.deltagrad.nn.Dropout;
@@ -24,24 +22,7 @@ class ConvTrainingTest {
     @TempDir
     Path tmp;
 
-    /** 6×6 grey images: class 0 a bright row, class 1 a bright column, class 2 a bright diagonal, on noise. */
-    static Dataset bars(int n, long seed) {
-        SplittableRandom rng = new SplittableRandom(seed);
-        float[] x = new float[n * 36];
-        int[] y = new int[n];
-        for (int i = 0; i < n; i++) {
-            y[i] = i % 3;
-            int at = rng.nextInt(6);
-            for (int p = 0; p < 36; p++) x[i * 36 + p] = (float) (0.3 * rng.nextDouble());
-            for (int k = 0; k < 6; k++) {
-                int r = y[i] == 0 ? at : k, c = y[i] == 1 ? at : k;
-                x[i * 36 + r * 6 + c] = 1;
-            }
-        }
-        return new Dataset(x, 36, y, 3, List.of("row", "column", "diagonal"), new int[] {6, 6});
-    }
-
-    static final Datasets.TrainTest BARS = new Datasets.TrainTest(bars(300, 1), bars(90, 2));
+    static final Datasets.TrainTest BARS = new Datasets.TrainTest(Datasets.bars(300, 6, 1), Datasets.bars(90, 6, 2));
 
     private static TrainConfig config(String arch) {
         TrainConfig c = new TrainConfig();

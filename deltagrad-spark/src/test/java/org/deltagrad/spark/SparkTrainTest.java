@@ -93,5 +93,8 @@ class SparkTrainTest {
         Run dropout = run("--dropout", "0.2");
         assertEquals(2, dropout.code());
         assertTrue(dropout.err().startsWith("--dropout is not supported by spark-train"), dropout.err());
+        Run token = run("--arch", "fc8,dropout0.2");
+        assertEquals(2, token.code());
+        assertTrue(token.err().startsWith("--arch: dropout layers are not supported by spark-train (got fc8,dropout0.2)"), token.err());
     }
 }

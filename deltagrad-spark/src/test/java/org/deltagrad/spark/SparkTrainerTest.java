@@ -86,6 +86,21 @@ class SparkTrainerTest {
     }
 
     @Test
+    void aConvolutionalModelTrainsOnSparkAsOnOneMachine() {
+        TrainingData bars = new Bars(130);
+        TrainConfig config = new TrainConfig();
+        config.arch = "conv3x3,maxpool2,fc8";
+        config.batch = 32;
+        config.epochs = 2;
+        SparkTrainer.Result one = new SparkTrainer(config, 1).fit(SharedSpark.get(), bars, null);
+        assertEquals("conv3x3,maxpool2,fc8", one.architecture().arch());
+        Trainer.Result trainer = new Trainer(config).fit(bars.get(), null);
+        assertSameWeights(trainer.model(), one.model());
+        SparkTrainer.Result two = new SparkTrainer(config, 2).fit(SharedSpark.get(), bars, null);
+        assertSameWeights(new SparkTrainer(config, 2).fitLocally(bars, null).model(), two.model());
+    }
+
+    @Test
     void twoAndThreePartitionsEqualTheSameSplitOnOneMachineAndTheSingleMachineWithinRounding() {
         for (TrainConfig config : List.of(adamWithClip(), momentumQuadratic())) {
             EagerReference.Run eager = EagerReference.fit(config, DATA.get());
