@@ -91,7 +91,7 @@ public final class ModelFile {
         metadata.put(FORMAT_KEY, FORMAT);
         metadata.put(ARCHITECTURE, Json.write(arch).strip());
         metadata.put(TRAINING, Json.write(train).strip());
-        files.write(weights, SafeTensors.content(state, metadata));
+        files.write(weights, SafeTensors.content(state, metadata, model.int64StateKeys()));
 
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("format", FORMAT);

@@ -14,10 +14,13 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Function;
 import org.deltagrad.DType;
 import org.deltagrad.Tensor;
@@ -35,14 +38,29 @@ import org.deltagrad.Tensor;
  *
  * <p>The reader checks everything the reference implementation checks (header inside the file,
  * JSON object starting with '{', offsets contiguous from 0 to the end of the file, each span equal
- * to dtype size × element count) and accepts only F32 and F64 tensors, the types a
- * {@link Tensor} holds.
+ * to dtype size × element count) and accepts F32 and F64 tensors, the types a {@link Tensor} holds, and I64.
+ *
+ * <p>I64 (PyTorch's int64, e.g. a batch norm's {@code num_batches_tracked}) is read into a float64 tensor, which holds
+ * every integer up to 2^53 exactly; a larger value is refused rather than rounded. Tensors named in the writer's
+ * {@code int64} set (see {@code Module.int64StateKeys()}) are written back as I64, so such a file round-trips exactly,
+ * dtypes included.
  */
 public final class SafeTensors {
     private SafeTensors() {}
 
-    /** The tensors of a file in header order, and its {@code __metadata__} (empty when absent). */
-    public record Contents(LinkedHashMap<String, Tensor> tensors, Map<String, String> metadata) {}
+    /**
+     * The tensors of a file in header order, its {@code __metadata__} (empty when absent), and the names of the
+     * tensors stored as I64 (held as float64).
+     */
+    public record Contents(LinkedHashMap<String, Tensor> tensors, Map<String, String> metadata, Set<String> int64) {
+        public Contents(LinkedHashMap<String, Tensor> tensors, Map<String, String> metadata) {
+            this(tensors, metadata, Set.of());
+        }
+    }
+
+    private static final String I64 = "I64";
+    // float64 holds every integer of magnitude up to 2^53 exactly, and no range beyond it
+    private static final long EXACT_INTEGERS = 1L << 53;
 
     private static final String METADATA_KEY = "__metadata__";
     // The reference implementation refuses larger headers; so do we, before allocating them.
@@ -51,21 +69,39 @@ public final class SafeTensors {
 
     /** Writes {@code tensors} (in iteration order) and {@code metadata} to {@code file} atomically. */
     public static void write(Path file, Map<String, Tensor> tensors, Map<String, String> metadata) {
+        write(file, tensors, metadata, Set.of());
+    }
+
+    /**
+     * As {@link #write(Path, Map, Map)}, storing the tensors named in {@code int64} as I64; they must hold integers
+     * of magnitude at most 2^53 (checked before anything is written).
+     */
+    public static void write(Path file, Map<String, Tensor> tensors, Map<String, String> metadata, Set<String> int64) {
         try {
-            AtomicFiles.write(file, content(tensors, metadata));
+            AtomicFiles.write(file, content(tensors, metadata, int64));
         } catch (IOException e) {
             throw new UncheckedIOException(file + ": cannot write safetensors file: " + e.getMessage(), e);
         }
     }
 
     /** The whole file's bytes as a writer, for callers that write it with other files (ModelFile). */
-    static AtomicFiles.StreamWriter content(Map<String, Tensor> tensors, Map<String, String> metadata) {
-        byte[] header = header(tensors, metadata);
+    static AtomicFiles.StreamWriter content(Map<String, Tensor> tensors, Map<String, String> metadata, Set<String> int64) {
+        for (String name : int64) {
+            Tensor t = tensors.get(name);
+            if (t == null) throw new IllegalArgumentException("cannot store '" + name + "' as I64: there is no such tensor");
+            for (double v : t.toDoubleArray()) {
+                if (v != Math.rint(v) || Math.abs(v) > EXACT_INTEGERS) {
+                    throw new IllegalArgumentException("cannot store '" + name + "' as I64: it holds " + v
+                            + ", not an integer of magnitude at most 2^53");
+                }
+            }
+        }
+        byte[] header = header(tensors, metadata, int64);
         return out -> {
             ByteBuffer length = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(header.length);
             out.write(length.array());
             out.write(header);
-            for (Tensor t : tensors.values()) writeData(out, t);
+            for (Map.Entry<String, Tensor> e : tensors.entrySet()) writeData(out, e.getValue(), int64.contains(e.getKey()));
         };
     }
 
@@ -76,6 +112,10 @@ public final class SafeTensors {
 
     /** The JSON header, padded with spaces so that its length is a multiple of 8. */
     static byte[] header(Map<String, Tensor> tensors, Map<String, String> metadata) {
+        return header(tensors, metadata, Set.of());
+    }
+
+    private static byte[] header(Map<String, Tensor> tensors, Map<String, String> metadata, Set<String> int64) {
         StringBuilder json = new StringBuilder("{");
         if (!metadata.isEmpty()) {
             Json.writeString(json, METADATA_KEY);
@@ -101,7 +141,7 @@ public final class SafeTensors {
             long end = offset + (long) t.numel() * t.dtype().byteSize();
             json.append(sep);
             Json.writeString(json, e.getKey());
-            json.append(":{\"dtype\":\"").append(t.dtype().safetensorsName()).append("\",\"shape\":[");
+            json.append(":{\"dtype\":\"").append(int64.contains(e.getKey()) ? I64 : t.dtype().safetensorsName()).append("\",\"shape\":[");
             int[] shape = t.shape();
             for (int i = 0; i < shape.length; i++) json.append(i == 0 ? "" : ",").append(shape[i]);
             json.append("],\"data_offsets\":[").append(offset).append(',').append(end).append("]}");
@@ -116,9 +156,18 @@ public final class SafeTensors {
         return out;
     }
 
-    private static void writeData(OutputStream out, Tensor t) throws IOException {
+    private static void writeData(OutputStream out, Tensor t, boolean int64) throws IOException {
         ByteBuffer buf = ByteBuffer.allocate(CHUNK_BYTES).order(ByteOrder.LITTLE_ENDIAN);
-        if (t.dtype() == DType.FLOAT32) {
+        if (int64) {
+            double[] values = t.toDoubleArray();
+            for (int i = 0; i < values.length; ) {
+                int n = Math.min(values.length - i, CHUNK_BYTES / 8);
+                buf.clear();
+                for (int k = 0; k < n; k++) buf.putLong((long) values[i + k]);
+                out.write(buf.array(), 0, n * 8);
+                i += n;
+            }
+        } else if (t.dtype() == DType.FLOAT32) {
             float[] values = t.toFloatArray();
             for (int i = 0; i < values.length; ) {
                 int n = Math.min(values.length - i, CHUNK_BYTES / 4);
@@ -139,8 +188,19 @@ public final class SafeTensors {
         }
     }
 
-    /** One tensor's header entry, with offsets relative to the data buffer. */
-    private record Entry(String name, DType dtype, int[] shape, long begin, long end) {}
+    /**
+     * One tensor's header entry, with offsets relative to the data buffer; {@code dtype} is the tensor's, and
+     * {@code int64} says the file stores it as I64.
+     */
+    private record Entry(String name, DType dtype, boolean int64, int[] shape, long begin, long end) {
+        int byteSize() {
+            return int64 ? 8 : dtype.byteSize();
+        }
+
+        String storedName() {
+            return int64 ? I64 : dtype.safetensorsName();
+        }
+    }
 
     /** Reads every tensor and the metadata of {@code file}. */
     public static Contents read(Path file) {
@@ -168,8 +228,12 @@ public final class SafeTensors {
             checkLayout(entries, size - dataStart, file);
 
             LinkedHashMap<String, Tensor> tensors = new LinkedHashMap<>();
-            for (Entry e : entries) tensors.put(e.name, readTensor(channel, dataStart, e, file));
-            return new Contents(tensors, metadata);
+            Set<String> int64 = new LinkedHashSet<>();
+            for (Entry e : entries) {
+                tensors.put(e.name, readTensor(channel, dataStart, e, file));
+                if (e.int64) int64.add(e.name);
+            }
+            return new Contents(tensors, metadata, Collections.unmodifiableSet(int64));
         } catch (NoSuchFileException e) {
             throw new UncheckedIOException(file + ": no such file", e);
         } catch (IOException e) {
@@ -238,9 +302,10 @@ public final class SafeTensors {
         if (!(info.get("dtype") instanceof String dtypeName)) {
             throw new SafeTensorsException(where + ": expected \"dtype\" to be a string, found " + describe(info.get("dtype")));
         }
-        DType dtype = Arrays.stream(DType.values()).filter(d -> d.safetensorsName().equals(dtypeName)).findFirst()
+        boolean int64 = dtypeName.equals(I64);
+        DType dtype = int64 ? DType.FLOAT64 : Arrays.stream(DType.values()).filter(d -> d.safetensorsName().equals(dtypeName)).findFirst()
                 .orElseThrow(() -> new SafeTensorsException(where + " has dtype " + dtypeName
-                        + "; deltagrad reads only F32 and F64 tensors"));
+                        + "; deltagrad reads only F32, F64 and I64 tensors"));
         long[] dims = naturals(info.get("shape"), -1, where + ": \"shape\"");
         int[] shape = new int[dims.length];
         for (int i = 0; i < dims.length; i++) {
@@ -251,7 +316,7 @@ public final class SafeTensors {
         if (offsets[1] < offsets[0]) {
             throw new SafeTensorsException(where + ": data_offsets [" + offsets[0] + ", " + offsets[1] + "] end before they begin");
         }
-        return new Entry(name, dtype, shape, offsets[0], offsets[1]);
+        return new Entry(name, dtype, int64, shape, offsets[0], offsets[1]);
     }
 
     /** A JSON array of non-negative integers, of {@code length} elements unless it is -1. */
@@ -290,13 +355,13 @@ public final class SafeTensors {
                 // Each factor is below 2^31, so once numel passes 2^32 the check below rejects the tensor anyway.
                 numel = Math.min(numel * d, 1L << 32);
             }
-            long expectedBytes = numel * e.dtype.byteSize();
+            long expectedBytes = numel * e.byteSize();
             if (numel > Integer.MAX_VALUE - 8) {
                 throw new SafeTensorsException(where + ": shape " + Arrays.toString(e.shape) + " has "
                         + (numel == 1L << 32 ? "2^32 or more" : Long.toString(numel)) + " elements, more than a Java array holds");
             }
             if (e.end - e.begin != expectedBytes) {
-                throw new SafeTensorsException(where + ": expected " + expectedBytes + " bytes for " + e.dtype.safetensorsName()
+                throw new SafeTensorsException(where + ": expected " + expectedBytes + " bytes for " + e.storedName()
                         + " shape " + Arrays.toString(e.shape) + ", but data_offsets [" + e.begin + ", " + e.end
                         + "] span " + (e.end - e.begin));
             }
@@ -313,7 +378,7 @@ public final class SafeTensors {
     }
 
     private static Tensor readTensor(FileChannel channel, long dataStart, Entry e, Path file) throws IOException {
-        int size = e.dtype.byteSize();
+        int size = e.byteSize();
         int n = (int) ((e.end - e.begin) / size);
         ByteBuffer buf = ByteBuffer.allocate(CHUNK_BYTES).order(ByteOrder.LITTLE_ENDIAN);
         Function<String, SafeTensorsException> tooLarge = why -> new SafeTensorsException(file + ": tensor \"" + e.name
@@ -327,11 +392,23 @@ public final class SafeTensors {
             readFully(channel, buf, position, file);
             buf.flip();
             if (floats != null) buf.asFloatBuffer().get(floats, filled, count);
-            else buf.asDoubleBuffer().get(doubles, filled, count);
+            else if (!e.int64) buf.asDoubleBuffer().get(doubles, filled, count);
+            else readInt64(buf, doubles, filled, count, e, file);
             position += (long) count * size;
             filled += count;
         }
         return floats != null ? Tensor.of(floats, e.shape) : Tensor.of(doubles, e.shape);
+    }
+
+    private static void readInt64(ByteBuffer buf, double[] into, int at, int count, Entry e, Path file) {
+        for (int k = 0; k < count; k++) {
+            long v = buf.getLong();
+            if (v > EXACT_INTEGERS || v < -EXACT_INTEGERS) {
+                throw new SafeTensorsException(file + ": tensor \"" + e.name + "\" holds the I64 value " + v
+                        + ", beyond 2^53, which deltagrad's float64 tensors cannot hold exactly");
+            }
+            into[at + k] = v;
+        }
     }
 
     private static void readFully(FileChannel channel, ByteBuffer buf, long position, Path file) throws IOException {

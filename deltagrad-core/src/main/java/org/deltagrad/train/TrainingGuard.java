@@ -65,10 +65,16 @@ public final class TrainingGuard {
 
     /** At the end of {@code epoch}, whose last batch was {@code batches}: every weight must be a number. */
     public void checkWeights(int epoch, int batches, Module model) {
-        for (Map.Entry<String, Tensor> p : model.namedParameters().entrySet()) {
+        checkFinite(epoch, batches, "parameter", model.namedParameters());
+        // a batch norm's running statistics are not trained, but a diverged batch leaves them non-finite too
+        checkFinite(epoch, batches, "buffer", model.namedBuffers());
+    }
+
+    private void checkFinite(int epoch, int batches, String kind, Map<String, Tensor> tensors) {
+        for (Map.Entry<String, Tensor> p : tensors.entrySet()) {
             NonFinite bad = NonFinite.of(p.getValue());
             if (bad.any()) {
-                throw diverged(epoch, batches, batches, "after the optimiser step, parameter '" + p.getKey() + "' holds " + bad);
+                throw diverged(epoch, batches, batches, "after the optimiser step, " + kind + " '" + p.getKey() + "' holds " + bad);
             }
         }
     }

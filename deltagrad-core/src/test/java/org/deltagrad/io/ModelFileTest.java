@@ -14,7 +14,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.deltagrad.DType;
 import org.deltagrad.Tensor;
 import org.deltagrad.autograd.Autograd;
@@ -222,60 +221,17 @@ class ModelFileTest {
 
     // ------------------------------------------------------------------ PyTorch interop
 
-    private static final String PYTHON = "/usr/bin/python3";
+    private static final String PYTHON = PyTorch.PYTHON;
 
-    private static Boolean torch;
-
-    private static synchronized boolean torchAvailable() {
-        if (torch == null) torch = probeTorch();
-        return torch;
+    private static boolean torchAvailable() {
+        return PyTorch.installedOrFailInCi();
     }
 
-    private static boolean probeTorch() {
-        try {
-            Process p = new ProcessBuilder(PYTHON, "-c", "import torch").redirectErrorStream(true).start();
-            p.getInputStream().readAllBytes();
-            return p.waitFor(120, TimeUnit.SECONDS) && p.exitValue() == 0;
-        } catch (IOException e) {
-            return false;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return false;
-        }
-    }
-
-    /** Runs a Python script; returns its stdout (fails the test, with stderr, on a non-zero exit). */
     private String python(String script, Object... args) throws IOException, InterruptedException {
-        Path file = dir.resolve("script.py");
-        Files.writeString(file, script);
-        List<String> command = new ArrayList<>(List.of(PYTHON, file.toString()));
-        for (Object a : args) command.add(a.toString());
-        Path err = dir.resolve("python.err");
-        Process p = new ProcessBuilder(command).redirectError(err.toFile()).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(300, TimeUnit.SECONDS), "python timed out");
-        assertEquals(0, p.exitValue(), "python failed:\n" + Files.readString(err));
-        return out;
+        return PyTorch.run(dir, script, args);
     }
 
-    // Reads a safetensors file with nothing but json, struct and torch (the safetensors package is not needed).
-    private static final String READ_SAFETENSORS = """
-            import json, struct, sys, torch
-            def load(path):
-                with open(path, 'rb') as f:
-                    data = f.read()
-                (n,) = struct.unpack('<Q', data[:8])
-                header = json.loads(data[8:8 + n])
-                header.pop('__metadata__', None)
-                types = {'F32': torch.float32, 'F64': torch.float64}
-                body = bytearray(data[8 + n:])
-                state = {}
-                for name, info in header.items():
-                    begin, end = info['data_offsets']
-                    t = torch.frombuffer(body[begin:end], dtype=types[info['dtype']]) if end > begin else torch.zeros(0)
-                    state[name] = t.reshape(info['shape']).clone()
-                return state
-            """;
+    private static final String READ_SAFETENSORS = PyTorch.SAFETENSORS_PY;
 
     private static String floats(float[] values) {
         StringBuilder b = new StringBuilder("[");

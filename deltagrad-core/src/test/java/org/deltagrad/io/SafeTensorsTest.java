@@ -141,6 +141,32 @@ class SafeTensorsTest {
                 Map.of("__metadata__", Tensor.of(new float[] {1f}, 1))));
     }
 
+    @Test
+    void int64IsReadIntoFloat64ExactlyAndWrittenBackAsInt64() throws IOException {
+        long big = (1L << 53) - 1; // the largest odd integer float64 holds; float32 would round it
+        ByteBuffer data = ByteBuffer.allocate(24).order(ByteOrder.LITTLE_ENDIAN).putLong(7).putLong(-big).putLong(big);
+        String json = "{" + entry("count", "I64", "[]", 0, 8) + "," + entry("ids", "I64", "[2]", 8, 24) + "}";
+        Path file = withHeader(json + " ".repeat(-json.length() & 7), data.array()); // padded as our writer pads
+        SafeTensors.Contents c = SafeTensors.read(file);
+        assertEquals(DType.FLOAT64, c.tensors().get("count").dtype());
+        assertArrayEquals(new int[0], c.tensors().get("count").shape());
+        assertArrayEquals(new double[] {7}, c.tensors().get("count").toDoubleArray());
+        assertArrayEquals(new double[] {-big, big}, c.tensors().get("ids").toDoubleArray());
+        assertEquals(List.of("count", "ids"), List.copyOf(c.int64()));
+
+        Path copy = dir.resolve("copy.safetensors");
+        SafeTensors.write(copy, c.tensors(), c.metadata(), c.int64());
+        assertArrayEquals(Files.readAllBytes(file), Files.readAllBytes(copy), "the same header and the same bytes");
+
+        ByteBuffer tooBig = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong((1L << 53) + 1);
+        assertFails(withHeader("{" + entry("n", "I64", "[]", 0, 8) + "}", tooBig.array()), "tensor \"n\" holds the I64 value 9007199254740993");
+        assertFails(withHeader("{" + entry("n", "I64", "[2]", 0, 8) + "}", new byte[8]), "expected 16 bytes for I64 shape [2]");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> SafeTensors.write(copy,
+                Map.of("n", Tensor.of(new double[] {1.5}, 1)), Map.of(), java.util.Set.of("n")));
+        assertEquals("cannot store 'n' as I64: it holds 1.5, not an integer of magnitude at most 2^53", e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> SafeTensors.write(copy, Map.of(), Map.of(), java.util.Set.of("n")));
+    }
+
     // ---- corruption cases: each names the file and what was expected ----
 
     private Path withHeader(String json, byte[] data) throws IOException {
@@ -228,7 +254,7 @@ class SafeTensorsTest {
     @Test
     void unsupportedDtypeNamesTensorAndDtype() throws IOException {
         assertFails(withHeader("{" + entry("half", "F16", "[2]", 0, 4) + "}", new byte[4]),
-                "tensor \"half\" has dtype F16", "only F32 and F64");
+                "tensor \"half\" has dtype F16", "only F32, F64 and I64");
     }
 
     @Test

@@ -282,4 +282,38 @@ class CheckpointTest {
                 () -> new Trainer(config("sgd", "constant")).checkpointTo(file, Map.of()).fit(DATA, null));
         assertTrue(e.getMessage().contains(notADirectory.toString()), e.getMessage());
     }
+
+    /** A batch norm's running statistics are state like the weights: a resumed run must carry them on, bit for bit. */
+    @Test
+    void batchNormRunningStatisticsArePartOfTheCheckpoint() {
+        TrainConfig config = config("adam", "constant");
+        Tensor x = Tensor.randn(7, 16, 2);
+        int[] labels = new int[16];
+        for (int i = 0; i < 16; i++) labels[i] = i % 3;
+        java.util.function.Supplier<org.deltagrad.nn.Sequential> net = () -> new org.deltagrad.nn.Sequential(
+                new org.deltagrad.nn.Linear(2, 8, 1), new org.deltagrad.nn.BatchNorm1d(8), new org.deltagrad.nn.ReLU(),
+                new org.deltagrad.nn.Linear(8, 3, 2));
+        org.deltagrad.nn.Sequential whole = net.get();
+        org.deltagrad.optim.Optimizer opt = config.newOptimizer(whole.parameters());
+        java.util.function.BiConsumer<org.deltagrad.nn.Module, org.deltagrad.optim.Optimizer> step = (m, o) -> {
+            o.zeroGrad();
+            m.forward(x).crossEntropy(labels).backward();
+            o.step();
+        };
+        for (int i = 0; i < 3; i++) step.accept(whole, opt);
+        Path file = tmp.resolve("bn.safetensors");
+        Checkpoint.snapshot(file, config, 0, whole, opt, List.of(), List.of(), 1, Map.of()).run();
+        for (int i = 0; i < 3; i++) step.accept(whole, opt);
+
+        org.deltagrad.nn.Sequential resumed = net.get();
+        org.deltagrad.optim.Optimizer resumedOpt = config.newOptimizer(resumed.parameters());
+        Checkpoint.read(file).restore(config, resumed, resumedOpt, new ArrayList<>(), new java.util.HashSet<>());
+        assertEquals(3, ((org.deltagrad.nn.BatchNorm1d) resumed.get(1)).numBatchesTracked());
+        for (int i = 0; i < 3; i++) step.accept(resumed, resumedOpt);
+        Map<String, Tensor> a = whole.stateDict(), b = resumed.stateDict();
+        a.putAll(whole.namedBuffers());
+        b.putAll(resumed.namedBuffers());
+        assertEquals(a.keySet(), b.keySet());
+        for (String k : a.keySet()) assertArrayEquals(a.get(k).toDoubleArray(), b.get(k).toDoubleArray(), 0, k);
+    }
 }

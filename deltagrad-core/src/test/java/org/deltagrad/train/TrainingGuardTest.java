@@ -81,4 +81,14 @@ class TrainingGuardTest {
                 () -> new Trainer(sgd(0.1, 32, 1)).fit(new Datasets.TrainTest(SPIRALS.train(), none), null)).getMessage();
         assertTrue(m.startsWith("dataset 'spirals' has no test examples"), m);
     }
+
+    @Test
+    void aNonFiniteRunningStatisticStopsTheRunNamingTheBuffer() {
+        org.deltagrad.nn.Sequential net = new org.deltagrad.nn.Sequential(new org.deltagrad.nn.Linear(2, 3, 0), new org.deltagrad.nn.BatchNorm1d(3));
+        TrainingGuard guard = new TrainingGuard(new TrainConfig(), SPIRALS);
+        assertDoesNotThrow(() -> guard.checkWeights(1, 4, net));
+        ((org.deltagrad.nn.BatchNorm1d) net.get(1)).runningVar().set(Double.POSITIVE_INFINITY, 2);
+        String m = assertThrows(TrainingDivergedException.class, () -> guard.checkWeights(1, 4, net)).getMessage();
+        assertTrue(m.startsWith("training diverged at epoch 1, batch 4 of 4: after the optimiser step, buffer '1.running_var' holds"), m);
+    }
 }
