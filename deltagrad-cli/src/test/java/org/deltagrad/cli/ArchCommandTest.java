@@ -94,6 +94,16 @@ class ArchCommandTest {
     }
 
     @Test
+    void batchNormTrainsAndTheSavedModelEvaluatesWithItsRunningStatistics() throws IOException {
+        Cli.Result r = Cli.run(train("--arch", "conv6x3p1,bn,maxpool2,fc24,bn", "--epochs", 3)).ok();
+        assertTrue(r.outLines().stream().anyMatch(l -> l.matches("2 +BatchNorm2d +bn +\\[6, 4, 4\\] +12")), r.out());
+        double accuracy = Cli.readJson(tmp.resolve("run/report.json")).get("test_accuracy").asDouble();
+        assertTrue(accuracy > 0.5, "test accuracy " + accuracy);
+        String evaluated = Cli.run("evaluate", "--model", tmp.resolve("run/model.safetensors"), "--data-dir", data).ok().outLines().get(0);
+        assertEquals(String.format(Locale.ROOT, "mnist test: 200 examples, accuracy %.4f", accuracy), evaluated);
+    }
+
+    @Test
     void badArchitecturesAreUsageErrorsNamingTheLayer() {
         Object[][] cases = {
             {"--arch: 'conv6x' (layer 1): expected conv<C>x<K>[s<S>][p<P>], e.g. conv16x5 or conv32x3s1p1", "--arch", "conv6x"},

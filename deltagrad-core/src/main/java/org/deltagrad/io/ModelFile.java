@@ -13,8 +13,8 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
-import org.deltagrad.DType;
 import org.deltagrad.NonFinite;
 import org.deltagrad.Tensor;
 import org.deltagrad.nn.Activation;
@@ -170,9 +170,7 @@ public final class ModelFile {
             training = t == null ? Map.of() : objectField(copy, TRAINING, config, "a \"training\" object");
         }
         Architecture spec = spec(arch, source);
-        checkTensors(contents.tensors(), spec, weights, source);
-        Sequential model = spec.build(0);
-        model.loadStateDict(contents.tensors());
+        Sequential model = checkedModel(contents.tensors(), spec, weights, source);
         return new Loaded(spec, model, training, source);
     }
 
@@ -292,11 +290,12 @@ public final class ModelFile {
     }
 
     /**
-     * The tensors must be exactly the parameters {@link Architecture#build} makes, with its shapes, F32, and finite;
-     * checked on the file's header before any layer is built.
+     * The tensors must be exactly the state {@link Architecture#build} makes (names and shapes checked on the file's
+     * header before any layer is built, so a wrong architecture cannot ask for gigabytes), with its dtypes (F32, and
+     * PyTorch's int64 counters read as F64), and finite.
      */
-    private static void checkTensors(Map<String, Tensor> tensors, Architecture spec, Path weights, Path source) {
-        Map<String, int[]> expected = spec.parameterShapes();
+    private static Sequential checkedModel(Map<String, Tensor> tensors, Architecture spec, Path weights, Path source) {
+        Map<String, int[]> expected = spec.stateShapes();
         String mismatch = weights + ": does not match the architecture " + spec + " in " + describeSource(weights, source) + ": ";
         for (Map.Entry<String, int[]> e : expected.entrySet()) {
             Tensor t = tensors.get(e.getKey());
@@ -307,20 +306,27 @@ public final class ModelFile {
                 throw new IllegalArgumentException(mismatch + "'" + e.getKey() + "' has shape " + Arrays.toString(t.shape())
                         + " but the architecture needs " + Arrays.toString(e.getValue()));
             }
-            if (t.dtype() != DType.FLOAT32) {
-                throw new IllegalArgumentException(mismatch + "'" + e.getKey() + "' has dtype " + t.dtype().safetensorsName()
-                        + "; models hold F32 weights");
-            }
         }
         for (String name : tensors.keySet()) {
             if (!expected.containsKey(name)) {
                 throw new IllegalArgumentException(mismatch + "unexpected tensor '" + name + "' (expected " + expected.keySet() + ")");
             }
         }
+        Sequential model = spec.build(0);
+        Set<String> counters = model.int64StateKeys();
+        for (Map.Entry<String, Tensor> e : model.stateDict().entrySet()) {
+            Tensor t = tensors.get(e.getKey());
+            if (t.dtype() != e.getValue().dtype()) {
+                throw new IllegalArgumentException(mismatch + "'" + e.getKey() + "' has dtype " + t.dtype().safetensorsName()
+                        + (counters.contains(e.getKey()) ? "; this counter is I64" : "; models hold F32 weights"));
+            }
+        }
         for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
             NonFinite bad = NonFinite.of(e.getValue());
             if (bad.any()) throw new IllegalArgumentException(weights + ": tensor '" + e.getKey() + "' holds " + bad);
         }
+        model.loadStateDict(tensors);
+        return model;
     }
 
     private static String describeSource(Path weights, Path source) {

@@ -88,8 +88,8 @@ public final class Architecture {
         Module make(SplittableRandom rng, Init init, long seed);
     }
 
-    /** What {@link #build} makes at one index: how to make the module, and its parameters' shapes. */
-    private record Planned(Stage stage, Map<String, int[]> parameters, Maker make) {}
+    /** What {@link #build} makes at one index: how to make the module, and its state dict's shapes (parameters, then buffers). */
+    private record Planned(Stage stage, Map<String, int[]> state, Maker make) {}
 
     private final int inputs;
     private final int[] imageShape;
@@ -251,7 +251,10 @@ public final class Architecture {
                 out.add(new Planned(new Stage("Conv2d", layer.token(), shape, count(params),
                         (long) in * c.kernel() * c.kernel() * c.channels() * h * w), params,
                         (rng, init, seed) -> new Conv2d(in, c.channels(), c.kernel(), c.stride(), c.padding(), init, rng, DType.FLOAT32, true)));
-                if (norm) normalisation(out, shape, "'bn' (layer " + (++i + 1) + ")");
+                if (norm) {
+                    normalisation(out, shape);
+                    i++;
+                }
                 activation(out, shape);
             } else if (layer instanceof Pool p) {
                 requireImage(shape, where, after);
@@ -264,7 +267,7 @@ public final class Architecture {
                 out.add(new Planned(new Stage(p.max() ? "MaxPool2d" : "AvgPool2d", layer.token(), shape, 0, 0), Map.of(),
                         (rng, init, seed) -> p.max() ? new MaxPool2d(k) : new AvgPool2d(k)));
             } else if (layer instanceof Norm) {
-                normalisation(out, shape, where);
+                normalisation(out, shape);
             } else if (layer instanceof Drop d) {
                 int index = out.size();
                 // seeded like the Trainer's --dropout layers: by the run's seed and the module's index
@@ -274,7 +277,10 @@ public final class Architecture {
                 shape = flatten(out, shape);
                 linear(out, where, shape[0], f.units(), layer.token());
                 shape = new int[] {f.units()};
-                if (norm) normalisation(out, shape, "'bn' (layer " + (++i + 1) + ")");
+                if (norm) {
+                    normalisation(out, shape);
+                    i++;
+                }
                 activation(out, shape);
             }
             previous = layer;
@@ -329,8 +335,14 @@ public final class Architecture {
     }
 
     /** BatchNorm2d over the channels of an image, BatchNorm1d over the features of a flat row. */
-    private static void normalisation(List<Planned> out, int[] shape, String where) {
-        throw new IllegalArgumentException(where + ": batch normalisation is not available yet");
+    private static void normalisation(List<Planned> out, int[] shape) {
+        int features = shape[0];
+        boolean image = shape.length == 3;
+        Map<String, int[]> state = new LinkedHashMap<>();
+        for (String name : List.of("weight", "bias", "running_mean", "running_var")) state.put(name, new int[] {features});
+        state.put("num_batches_tracked", new int[0]);
+        out.add(new Planned(new Stage(image ? "BatchNorm2d" : "BatchNorm1d", "bn", shape, 2L * features, 0), state,
+                (rng, init, seed) -> image ? new BatchNorm2d(features) : new BatchNorm1d(features)));
     }
 
     private void activation(List<Planned> out, int[] shape) {
@@ -364,12 +376,15 @@ public final class Architecture {
         return net;
     }
 
-    /** The parameters {@link #build} makes, by state-dict name, with their shapes, in order; nothing is allocated. */
-    public Map<String, int[]> parameterShapes() {
+    /**
+     * The state dict {@link #build} makes (parameters, and buffers such as a batch norm's running statistics) by name,
+     * with the shapes, in PyTorch's order; nothing is allocated.
+     */
+    public Map<String, int[]> stateShapes() {
         Map<String, int[]> out = new LinkedHashMap<>();
         for (int i = 0; i < plan.size(); i++) {
             int index = i;
-            plan.get(i).parameters().forEach((name, shape) -> out.put(index + "." + name, shape.clone()));
+            plan.get(i).state().forEach((name, shape) -> out.put(index + "." + name, shape.clone()));
         }
         return out;
     }

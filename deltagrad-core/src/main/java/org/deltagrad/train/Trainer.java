@@ -17,6 +17,7 @@ import org.deltagrad.data.Datasets;
 import org.deltagrad.kernels.Parallel;
 import org.deltagrad.nn.Activation;
 import org.deltagrad.nn.Architecture;
+import org.deltagrad.nn.BatchNorm;
 import org.deltagrad.nn.Conv2d;
 import org.deltagrad.nn.Dropout;
 import org.deltagrad.nn.Linear;
@@ -203,7 +204,8 @@ public final class Trainer {
         Sequential out = new Sequential();
         for (int i = 0; i < net.size(); i++) {
             Module layer = net.get(i);
-            boolean hiddenActivation = isActivation(layer, config.activation) && i > 0 && net.get(i - 1) instanceof Linear
+            int before = i > 0 && net.get(i - 1) instanceof BatchNorm ? i - 2 : i - 1; // fc, bn, activation
+            boolean hiddenActivation = isActivation(layer, config.activation) && before >= 0 && net.get(before) instanceof Linear
                     && i + 1 < net.size();
             out.add(hiddenActivation ? new Sequential(layer, new Dropout(config.dropout, config.seed * 31 + i)) : layer);
         }

@@ -58,6 +58,27 @@ class ConvModelFileTest {
         assertFalse(Arrays.equals(expected, predict(CNN.build(6), x)), "another initialisation predicts otherwise");
     }
 
+    @Test
+    void batchNormRunningStatisticsAreSavedAndUsedInEvalMode() throws IOException {
+        Architecture bn = new Architecture(64, new int[] {8, 8}, Architecture.parse("conv4x3,bn,maxpool2,fc12,bn"), 3, Activation.RELU,
+                false, null);
+        Sequential model = bn.build(2);
+        model.train();
+        try (Autograd.Scope s = Autograd.noGrad()) {
+            for (int i = 0; i < 3; i++) model.forward(Tensor.rand(20 + i, 16, 64).mul(3)); // moves the running statistics
+        }
+        ModelFile.save(file(), bn, model, null);
+        // PyTorch's int64 counter: stored as I64, read back exactly into float64
+        assertEquals(org.deltagrad.DType.FLOAT64, SafeTensors.read(file()).tensors().get("2.num_batches_tracked").dtype());
+        ModelFile.Loaded loaded = ModelFile.load(file());
+        assertEquals(3.0, loaded.model().stateDict().get("2.num_batches_tracked").item());
+        assertArrayEquals(model.stateDict().get("7.running_var").toFloatArray(), loaded.model().stateDict().get("7.running_var").toFloatArray());
+        Tensor x = Tensor.rand(9, 4, 64);
+        float[] expected = predict(model, x);
+        assertArrayEquals(expected, predict(loaded.model(), x));
+        assertFalse(Arrays.equals(expected, predict(bn.build(2), x)), "fresh running statistics predict otherwise");
+    }
+
     /** Writes {@code layers} as the file's architecture, beside the weights of {@link #CNN}. */
     private String loadWithLayers(String layers) {
         String arch = "{\"inputs\": 64, \"image_shape\": [8, 8], \"layers\": " + layers + ", \"outputs\": 3, \"activation\": \"relu\"}";

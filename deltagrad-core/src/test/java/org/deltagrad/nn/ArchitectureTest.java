@@ -86,7 +86,7 @@ class ArchitectureTest {
         expected.put("8.bias", new int[] {100});
         expected.put("10.weight", new int[] {10, 100});
         expected.put("10.bias", new int[] {10});
-        assertShapes(expected, a.parameterShapes());
+        assertShapes(expected, a.stateShapes());
         Map<String, int[]> built = new LinkedHashMap<>();
         net.namedParameters().forEach((k, v) -> built.put(k, v.shape()));
         assertShapes(expected, built);
@@ -137,10 +137,32 @@ class ArchitectureTest {
         assertEquals(List.of("Unflatten", "Conv2d", "ReLU", "Dropout", "AvgPool2d", "Flatten", "Linear", "ReLU", "Dropout", "Linear"), modules);
         assertEquals(0.25, ((Dropout) net.get(3)).p());
         assertEquals(List.of("1.weight", "1.bias", "6.weight", "6.bias", "9.weight", "9.bias"), List.copyOf(net.stateDict().keySet()));
-        assertArrayEquals(new int[] {8, 4 * 13 * 13}, a.parameterShapes().get("6.weight"));
+        assertArrayEquals(new int[] {8, 4 * 13 * 13}, a.stateShapes().get("6.weight"));
         // padding keeps the size; a stride halves it (floored)
         assertArrayEquals(new int[] {4, 28, 28}, fashion("conv4x3p1").stages().get(1).output());
         assertArrayEquals(new int[] {4, 13, 13}, fashion("conv4x3s2").stages().get(1).output());
+    }
+
+    @Test
+    void bnGoesBetweenALayerAndItsActivationOrWhereWritten() {
+        Architecture a = fashion("conv8x3,bn,maxpool2,fc16,bn,dropout0.1,bn");
+        Sequential net = a.build(1);
+        List<String> modules = net.layers().stream().map(m -> m.getClass().getSimpleName()).toList();
+        assertEquals(List.of("Unflatten", "Conv2d", "BatchNorm2d", "ReLU", "MaxPool2d", "Flatten", "Linear", "BatchNorm1d", "ReLU",
+                "Dropout", "BatchNorm1d", "Linear"), modules);
+        assertEquals(8, ((BatchNorm) net.get(2)).numFeatures());
+        assertEquals(16, ((BatchNorm) net.get(10)).numFeatures());
+        // PyTorch's state dict: each module's parameters, then its buffers
+        List<String> bn = List.of("2.weight", "2.bias", "2.running_mean", "2.running_var", "2.num_batches_tracked");
+        assertEquals(bn, List.copyOf(a.stateShapes().keySet()).subList(2, 7));
+        assertEquals(List.copyOf(net.stateDict().keySet()), List.copyOf(a.stateShapes().keySet()));
+        net.stateDict().forEach((k, v) -> assertArrayEquals(v.shape(), a.stateShapes().get(k), k));
+        assertEquals(net.parameterCount(), a.parameterCount());
+        assertEquals("conv8x3,bn,maxpool2,fc16,bn,dropout0.1,bn", a.arch());
+        // first: over the image's one channel; on flat rows: over the features
+        assertEquals("BatchNorm2d", fashion("bn,conv4x3").stages().get(1).module());
+        assertEquals("BatchNorm1d", new Architecture(5, null, Architecture.parse("bn,fc3"), 2, Activation.RELU, false, null)
+                .stages().get(0).module());
     }
 
     @Test
@@ -171,8 +193,8 @@ class ArchitectureTest {
         Architecture rgb = new Architecture(3 * 8 * 8, new int[] {3, 8, 8}, Architecture.parse("conv5x3,maxpool2"), 2, Activation.RELU,
                 false, List.of("cat", "dog"));
         assertArrayEquals(new int[] {3, 8, 8}, rgb.inputShape());
-        assertArrayEquals(new int[] {5, 3, 3, 3}, rgb.parameterShapes().get("1.weight"));
-        assertArrayEquals(new int[] {2, 5 * 3 * 3}, rgb.parameterShapes().get("5.weight"));
+        assertArrayEquals(new int[] {5, 3, 3, 3}, rgb.stateShapes().get("1.weight"));
+        assertArrayEquals(new int[] {2, 5 * 3 * 3}, rgb.stateShapes().get("5.weight"));
     }
 
     @Test

@@ -174,6 +174,10 @@ public final class SparkTrain implements Callable<Integer> {
             if (c.layers().stream().anyMatch(l -> l instanceof Architecture.Drop)) {
                 throw new IllegalArgumentException("--arch: dropout layers are not supported by spark-train (got " + c.arch + ")");
             }
+            // Each partition would normalise with its own rows' statistics and keep the running ones to itself.
+            if (c.layers().stream().anyMatch(l -> l instanceof Architecture.Norm)) {
+                throw new IllegalArgumentException("--arch: bn layers are not supported by spark-train (got " + c.arch + ")");
+            }
             return c.validate();
         } catch (IllegalArgumentException e) {
             throw TrainOptions.usageError(spec, e);

@@ -96,5 +96,8 @@ class SparkTrainTest {
         Run token = run("--arch", "fc8,dropout0.2");
         assertEquals(2, token.code());
         assertTrue(token.err().startsWith("--arch: dropout layers are not supported by spark-train (got fc8,dropout0.2)"), token.err());
+        Run bn = run("--arch", "fc8,bn");
+        assertEquals(2, bn.code());
+        assertTrue(bn.err().startsWith("--arch: bn layers are not supported by spark-train (got fc8,bn)"), bn.err());
     }
 }
