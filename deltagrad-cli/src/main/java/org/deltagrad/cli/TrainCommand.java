@@ -123,7 +123,7 @@ public final class TrainCommand implements Callable<Integer> {
                 config.dataset, data.train().size(), data.test().size(), data.train().numFeatures(), data.train().numClasses(),
                 config.describeLayers(), config.activation.id(), config.loss.id(), config.optimizer.id(),
                 Double.toString(config.lr), config.batch, config.epochs, config.epochs == 1 ? "" : "s");
-        log.print(summary(architecture));
+        if (config.arch != null) log.print(summary(architecture)); // --layers' header line says all there is
         log.println("GEMM backend: " + org.deltagrad.kernels.Gemm.backend().name());
         if (checkpoint != null) log.printf(Locale.ROOT, "resuming after epoch %d of %d from %s%n", checkpoint.epoch(), config.epochs, checkpoint.file());
         Trainer.Result result;
