@@ -47,7 +47,7 @@ public final class TrainOptions {
     Integer threads;
     @Option(names = "--clip-norm", paramLabel = "MAX", description = "Clip the global gradient norm (default: off).")
     Double clipNorm;
-    @Option(names = "--dropout", paramLabel = "P", description = "Dropout probability after each hidden activation while training (default: 0, none).")
+    @Option(names = "--dropout", paramLabel = "P", description = "Dropout probability after each hidden fc layer's activation while training (default: 0, none; --arch also takes dropout<P> layers).")
     Double dropout;
 
     /**

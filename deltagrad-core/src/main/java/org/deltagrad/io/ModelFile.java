@@ -27,6 +27,9 @@ import org.deltagrad.nn.Sequential;
  * the architecture and the training configuration as JSON strings. It is written atomically, so a crash or
  * an I/O error leaves either the previous model or the new one, never new weights beside an old architecture.
  *
+ * <p>The architecture is an {@link Architecture}: its layers as {@code --arch} tokens ({@link #FORMAT}); files of the
+ * multilayer-perceptron format {@link #FORMAT_MLP}, with hidden sizes instead, still load.
+ *
  * <p>{@code model.json} beside it is a readable copy, written after the weights. Loading reads the
  * architecture from the metadata and refuses a {@code model.json} that says otherwise; only files written
  * before the metadata held the architecture are loaded from {@code model.json}.

@@ -227,11 +227,10 @@ public final class Architecture {
             int[] s = shape.clone();
             out.add(new Planned(new Stage("Unflatten", "", s, 0, 0), Map.of(), (rng, init, seed) -> new Unflatten(s)));
         }
-        Layer previous = null;
+        String after = "the input"; // what the next layer's input comes from, for messages
         for (int i = 0; i < layers.size(); i++) {
             Layer layer = layers.get(i);
             String where = "'" + layer.token() + "' (layer " + (i + 1) + ")";
-            String after = previous == null ? "the input" : "'" + previous.token() + "' (layer " + i + ")";
             boolean norm = i + 1 < layers.size() && layers.get(i + 1) instanceof Norm;
             if (layer instanceof Conv c) {
                 requireImage(shape, where, after);
@@ -283,7 +282,7 @@ public final class Architecture {
                 }
                 activation(out, shape);
             }
-            previous = layer;
+            after = where;
         }
         shape = flatten(out, shape);
         linear(out, "the output layer", shape[0], outputs, "");
@@ -367,7 +366,7 @@ public final class Architecture {
 
     /**
      * The model; every layer draws its weight, then its bias, from one generator seeded with {@code seed}, in order,
-     * as the multilayer perceptron always has. Dropout layers are seeded by their index.
+     * as the multilayer perceptron always has. A dropout layer's masks are seeded by {@code seed} and its index.
      */
     public Sequential build(Init init, long seed) {
         SplittableRandom rng = new SplittableRandom(seed);

@@ -87,7 +87,7 @@ public final class TrainConfig {
     public ScheduleKind schedule = ScheduleKind.COSINE;
     /** Clip the global gradient norm to this (0: no clipping). */
     public double clipNorm = 0;
-    /** Dropout probability after each hidden activation (0: none); the saved model is the same network without it. */
+    /** Dropout probability after each hidden fc layer's activation (0: none); the saved model is the same network without it. */
     public double dropout = 0;
     /** Record per-layer δ, gradient norms and saturation every epoch (issue: learning slowdown). */
     public boolean diagnostics;

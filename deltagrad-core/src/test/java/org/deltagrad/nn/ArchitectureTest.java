@@ -174,6 +174,8 @@ class ArchitectureTest {
                 + "and a 29x29 kernel with padding 0 needs at least 29x29");
         cases.put("maxpool16,maxpool2", "'maxpool2' (layer 2) would shrink the image below 1x1: its input from 'maxpool16' (layer 1) "
                 + "is [1, 1, 1], smaller than its 2x2 window");
+        cases.put("conv4x3,bn,maxpool27", "'maxpool27' (layer 3) would shrink the image below 1x1: its input from 'conv4x3' (layer 1) "
+                + "is [4, 26, 26], smaller than its 27x27 window");
         cases.put("fc10,conv4x3", "'conv4x3' (layer 2) needs an image [C, H, W], but its input from 'fc10' (layer 1) is flat [10]; "
                 + "convolutions and pooling go before the fc layers");
         for (Map.Entry<String, String> c : cases.entrySet()) {
