@@ -79,6 +79,20 @@ class ConvModelFileTest {
         assertFalse(Arrays.equals(expected, predict(bn.build(2), x)), "fresh running statistics predict otherwise");
     }
 
+    @Test
+    void anArchModelIsThePyTorchTwinThatConvInteropTestChecks() {
+        Architecture arch = new Architecture(784, new int[] {28, 28}, Architecture.parse("conv4x3,bn,maxpool2,conv6x3p1,avgpool2,fc10,bn"),
+                3, Activation.RELU, false, null);
+        Sequential built = arch.build(1), twin = ConvInteropTest.model(1);
+        assertEquals(twin.layers().stream().map(m -> m.getClass()).toList(), built.layers().stream().map(m -> m.getClass()).toList());
+        Map<String, Tensor> expected = twin.stateDict(), actual = built.stateDict();
+        assertEquals(List.copyOf(expected.keySet()), List.copyOf(actual.keySet()));
+        expected.forEach((k, v) -> assertArrayEquals(v.shape(), actual.get(k).shape(), k));
+        built.loadStateDict(expected); // so PyTorch's state dict of the twin loads into it
+        Tensor x = Tensor.rand(3, 4, 784);
+        assertArrayEquals(predict(twin, x), predict(built, x));
+    }
+
     /** Writes {@code layers} as the file's architecture, beside the weights of {@link #CNN}. */
     private String loadWithLayers(String layers) {
         String arch = "{\"inputs\": 64, \"image_shape\": [8, 8], \"layers\": " + layers + ", \"outputs\": 3, \"activation\": \"relu\"}";
