@@ -37,12 +37,14 @@ public final class ModelFile {
     public static final String FORMAT = "deltagrad-mlp/1";
     private static final String ARCHITECTURE = "architecture";
     private static final String TRAINING = "training";
+    /** How raw input becomes a row (data.InputSpec#toMap), for models trained on the user's own files. */
+    private static final String INPUT = "input";
 
     /**
      * What a model file holds; {@code source} is where the architecture and training configuration were read:
      * the weights file (its metadata) or, for older models, the JSON beside it.
      */
-    public record Loaded(MlpSpec spec, Sequential model, Map<String, Object> training, Path source) {}
+    public record Loaded(MlpSpec spec, Sequential model, Map<String, Object> training, Path source, Map<String, Object> input) {}
 
     /** How {@link #save} writes each file; tests substitute one that fails. */
     @FunctionalInterface
@@ -63,11 +65,22 @@ public final class ModelFile {
      * is removed and the IOException names the copy.
      */
     public static void save(Path weights, MlpSpec spec, Sequential model, Map<String, Object> training) throws IOException {
-        save(weights, spec, model, training, AtomicFiles::write);
+        save(weights, spec, model, training, null, AtomicFiles::write);
+    }
+
+    /** As above, with {@code input} (null: none) saved under its own key, "input". */
+    public static void save(Path weights, MlpSpec spec, Sequential model, Map<String, Object> training, Map<String, Object> input)
+            throws IOException {
+        save(weights, spec, model, training, input, AtomicFiles::write);
     }
 
     static void save(Path weights, MlpSpec spec, Sequential model, Map<String, Object> training, FileWriter files)
             throws IOException {
+        save(weights, spec, model, training, null, files);
+    }
+
+    static void save(Path weights, MlpSpec spec, Sequential model, Map<String, Object> training, Map<String, Object> input,
+                     FileWriter files) throws IOException {
         Path config = configPath(weights);
         if (config.toAbsolutePath().normalize().equals(weights.toAbsolutePath().normalize())) {
             throw new IllegalArgumentException(weights + ": a model file needs another name than its JSON copy "
@@ -87,6 +100,7 @@ public final class ModelFile {
         metadata.put("deltagrad", FORMAT);
         metadata.put(ARCHITECTURE, Json.write(arch).strip());
         metadata.put(TRAINING, Json.write(train).strip());
+        if (input != null) metadata.put(INPUT, Json.write(input).strip());
         files.write(weights, SafeTensors.content(state, metadata));
 
         Map<String, Object> json = new LinkedHashMap<>();
@@ -94,6 +108,7 @@ public final class ModelFile {
         json.put("weights", weights.getFileName().toString());
         json.put(ARCHITECTURE, arch);
         json.put(TRAINING, train);
+        if (input != null) json.put(INPUT, input);
         byte[] copy = Json.write(json).getBytes(StandardCharsets.UTF_8);
         try {
             files.write(config, out -> out.write(copy));
@@ -138,13 +153,16 @@ public final class ModelFile {
         Map<String, String> metadata = contents.metadata();
         Map<String, Object> copy = Files.isRegularFile(config) ? readJsonObject(config) : null;
         Map<String, Object> arch, training;
+        Map<String, Object> input = null; // models trained on built-in datasets, and older ones, have none
         Path source;
         if (metadata.containsKey(ARCHITECTURE)) {
             source = weights;
             arch = parseObject(metadata.get(ARCHITECTURE), weights, "__metadata__ \"" + ARCHITECTURE + "\"");
             training = metadata.containsKey(TRAINING)
                     ? parseObject(metadata.get(TRAINING), weights, "__metadata__ \"" + TRAINING + "\"") : Map.of();
-            if (copy != null && (!arch.equals(copy.get(ARCHITECTURE)) || !training.equals(copy.get(TRAINING)))) {
+            input = metadata.containsKey(INPUT) ? parseObject(metadata.get(INPUT), weights, "__metadata__ \"" + INPUT + "\"") : null;
+            if (copy != null && (!arch.equals(copy.get(ARCHITECTURE)) || !training.equals(copy.get(TRAINING))
+                    || !java.util.Objects.equals(input, copy.get(INPUT)))) {
                 throw new IllegalArgumentException(config + " does not match the architecture and training configuration in "
                         + weights + " (its __metadata__, which is the model): delete " + config.getFileName()
                         + " or save the model again");
@@ -164,7 +182,7 @@ public final class ModelFile {
         checkTensors(contents.tensors(), spec, weights, source);
         Sequential model = spec.build(0);
         model.loadStateDict(contents.tensors());
-        return new Loaded(spec, model, training, source);
+        return new Loaded(spec, model, training, source, input);
     }
 
     private static Map<String, Object> readJsonObject(Path config) {
