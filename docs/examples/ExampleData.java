@@ -14,17 +14,19 @@ import javax.imageio.ImageIO;
  * Example data for the README's "Your own data", the same on every machine (java.util.Random's algorithm is fixed):
  * <pre>
  * java docs/examples/ExampleData.java penguins penguins.csv   # 300 rows: 4 measurements and a species
- * java docs/examples/ExampleData.java shapes shapes [N]       # N (default 40) 32x32 PNGs per class: circle, cross, square
+ * java docs/examples/ExampleData.java shapes shapes [N [SEED]]  # N (default 40) 32x32 PNGs per class: circle, cross, square
  * </pre>
  * The penguins are drawn around the per-species means and spreads of the Palmer penguins data (Gorman et al.,
  * 2014), on very different scales (grams beside millimetres): what standardisation is for.
  */
 public class ExampleData {
     public static void main(String[] args) throws IOException {
-        if (args.length < 2) throw new IllegalArgumentException("usage: ExampleData penguins FILE.csv | shapes DIR [N]");
+        if (args.length < 2) throw new IllegalArgumentException("usage: ExampleData penguins FILE.csv | shapes DIR [N [SEED]]");
         Path target = Path.of(args[1]);
         if (args[0].equals("penguins")) penguins(target);
-        else if (args[0].equals("shapes")) shapes(target, args.length > 2 ? Integer.parseInt(args[2]) : 40);
+        else if (args[0].equals("shapes")) {
+            shapes(target, args.length > 2 ? Integer.parseInt(args[2]) : 40, args.length > 3 ? Long.parseLong(args[3]) : 1);
+        }
         else throw new IllegalArgumentException("unknown example '" + args[0] + "'");
     }
 
@@ -44,9 +46,9 @@ public class ExampleData {
         }
     }
 
-    static void shapes(Path dir, int perClass) throws IOException {
+    static void shapes(Path dir, int perClass, long seed) throws IOException {
         String[] classes = {"circle", "cross", "square"};
-        Random rng = new Random(1);
+        Random rng = new Random(seed);
         for (String c : classes) Files.createDirectories(dir.resolve(c));
         for (int i = 0; i < perClass; i++) {
             for (String c : classes) {

@@ -68,8 +68,12 @@ public final class PredictCommand implements Callable<Integer> {
         if (own != null && input != null) {
             // The model was trained on the user's own files: prepare these exactly as training did.
             InputSpec.Rows r = own.rows(input);
+            if (invert && own.kind() == InputSpec.Kind.CSV) throw new UserException("--invert is for images; " + model + " takes CSV rows");
             rows = new float[r.count()][];
-            for (int i = 0; i < rows.length; i++) rows[i] = Arrays.copyOfRange(r.values(), i * s.inputs(), (i + 1) * s.inputs());
+            for (int i = 0; i < rows.length; i++) {
+                rows[i] = Arrays.copyOfRange(r.values(), i * s.inputs(), (i + 1) * s.inputs());
+                for (int j = 0; j < rows[i].length; j++) rows[i][j] = pixel(rows[i][j]);
+            }
             rowNames = r.names();
             labels = r.labels();
         } else {

@@ -113,6 +113,13 @@ class OwnDataTest {
         assertEquals(List.of("Adelie", "Chinstrap", "Gentoo"), List.copyOf(iterable(json.get("per_class_accuracy").fieldNames())));
         String line = Cli.run("evaluate", "--model", csvRun.resolve("model.safetensors")).oneErrorLine();
         assertTrue(line.contains("was trained on your own data; give a labelled CSV file or image folder with --data"), line);
+        Path spirals = Cli.trainSpirals(tmp.resolve("spirals"));
+        line = Cli.run("evaluate", "--model", spirals, "--data", penguins).oneErrorLine();
+        assertTrue(line.endsWith(spirals + " was trained on a built-in dataset; --data is for models trained with --data (use --dataset)"), line);
+        Path unlabelled = Files.writeString(tmp.resolve("unlabelled.csv"), "bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g\n"
+                + "47.5,15.0,217,5076\n");
+        line = Cli.run("evaluate", "--model", csvRun.resolve("model.safetensors"), "--data", unlabelled).oneErrorLine();
+        assertTrue(line.endsWith(unlabelled + ": no labels to evaluate against (expected the label column \"species\")"), line);
     }
 
     @Test
@@ -122,8 +129,8 @@ class OwnDataTest {
         assertEquals("{\"kind\":\"images\",\"channels\":3,\"height\":32,\"width\":32,\"classes\":[\"circle\",\"cross\",\"square\"]}",
                 input.toString());
         Path model = imageRun.resolve("model.safetensors");
-        // New pictures, made like the training ones but with another count (so other shapes): one file, then a folder.
-        Path fresh = exampleData("shapes", tmp.resolve("fresh"), "70");
+        // New pictures, made like the training ones with another seed: one file, then a folder.
+        Path fresh = exampleData("shapes", tmp.resolve("fresh"), "70", "2");
         Path square = fresh.resolve("square").resolve("070.png");
         Cli.Result one = Cli.run("predict", "--model", model, "--input", square).ok();
         assertTrue(one.outLines().get(0).startsWith(square + ": "), one.out());
@@ -149,7 +156,18 @@ class OwnDataTest {
         assertEquals("{\"kind\":\"images\",\"channels\":1,\"height\":16,\"width\":12,\"classes\":[\"circle\",\"cross\",\"square\"]}",
                 model.get("input").toString());
         assertEquals("[1,16,12]", model.get("architecture").get("image_shape").toString());
-        Cli.run("predict", "--model", run.resolve("model.safetensors"), "--input", shapes.resolve("circle/001.png")).ok();
+        Path circle = shapes.resolve("circle/001.png");
+        String plain = Cli.run("predict", "--model", run.resolve("model.safetensors"), "--input", circle, "--json").ok().out();
+        String inverted = Cli.run("predict", "--model", run.resolve("model.safetensors"), "--input", circle, "--json", "--invert").ok().out();
+        assertTrue(!plain.equals(inverted), "--invert applies to an image model's own input too");
+        String line = Cli.run("predict", "--model", csvRun.resolve("model.safetensors"), "--input", penguins, "--invert").oneErrorLine();
+        assertTrue(line.endsWith("--invert is for images; " + csvRun.resolve("model.safetensors") + " takes CSV rows"), line);
+    }
+
+    @Test
+    void benchTrainMeasuresTheSameData() throws IOException {
+        Cli.Result r = Cli.run("bench", "train", "--data", penguins, "--warmup", 0, "--timed", 1, "--json").ok();
+        assertEquals(240, Cli.parseJson(r.out()).get("samples_per_epoch").asInt(), r.out());
     }
 
     @Test
