@@ -24,7 +24,8 @@ public final class TrainOptions {
     Path dataDir;
     @Option(names = "--data", paramLabel = "FILE.csv|DIR", description = {"Your own data instead of --dataset: a CSV file with a "
             + "header row (numeric feature columns and a label column; features standardised by the training rows' mean and "
-            + "standard deviation), or a folder with one sub-folder of images (png, jpg, jpeg, bmp, gif) per class."})
+            + "standard deviation), or a folder with one sub-folder of images (png, jpg, jpeg, bmp, gif) per class. Other "
+            + "defaults: a CSV file's are spirals', an image folder's the image sets'."})
     Path data;
     @Option(names = "--label", paramLabel = "COLUMN", description = "With a CSV --data: the label column (default: the last column).")
     String label;

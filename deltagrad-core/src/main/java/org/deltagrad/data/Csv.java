@@ -148,6 +148,8 @@ public final class Csv {
             }
         } catch (NoSuchFileException e) {
             throw new DataException(file + ": no such file", e);
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new DataException(file + ": not UTF-8 text; expected a CSV file", e);
         } catch (IOException e) {
             throw new DataException(file + ": cannot read (" + e.getMessage() + ")", e);
         }

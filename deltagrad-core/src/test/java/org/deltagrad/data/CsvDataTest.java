@@ -132,6 +132,8 @@ class CsvDataTest {
         assertEquals(twice + ": line 1: columns 1 and 2 are both named \"a\"; expected distinct column names", message(twice, null, null));
         Path alone = file("alone.csv", "y\np\nq\n");
         assertEquals(alone + ": only the label column \"y\"; expected feature columns beside it", message(alone, null, null));
+        Path binary = Files.write(dir.resolve("picture.png"), new byte[] {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'});
+        assertEquals(binary + ": not UTF-8 text; expected a CSV file", message(binary, null, null));
         Path missing = dir.resolve("missing.csv");
         assertEquals(missing + ": no such file", message(missing, null, null));
     }
