@@ -93,5 +93,8 @@ class SparkTrainTest {
         Run dropout = run("--dropout", "0.2");
         assertEquals(2, dropout.code());
         assertTrue(dropout.err().startsWith("--dropout is not supported by spark-train"), dropout.err());
+        Run own = run("--data", dir.resolve("any.csv").toString());
+        assertEquals(2, own.code());
+        assertTrue(own.err().startsWith("--data is not supported by spark-train"), own.err());
     }
 }
