@@ -82,6 +82,7 @@ public final class CsvData {
         InputSpec spec = InputSpec.csv(features, table.columns().get(labelColumn), mean, std, classes);
         spec.standardise(trainX);
         spec.standardise(testX);
+        checkFinite(testX, spec, testFile != null ? testFile : file);
         return new InputSpec.Prepared(new Dataset(trainX, d, trainY, classes.size(), classes, null),
                 new Dataset(testX, d, testY, classes.size(), classes, null), spec);
     }
@@ -111,6 +112,7 @@ public final class CsvData {
             names.add("line " + table.lines()[r]);
         }
         spec.standardise(x);
+        checkFinite(x, spec, file);
         int labelColumn = table.column(spec.label());
         int[] y = null;
         if (labelColumn >= 0) {
@@ -127,6 +129,18 @@ public final class CsvData {
             }
         }
         return new InputSpec.Rows(x, List.copyOf(names), y);
+    }
+
+    /** Standardised rows must stay floats: a value very far from a column of tiny spread would not. */
+    private static void checkFinite(float[] x, InputSpec spec, Path file) {
+        int d = spec.features().size();
+        for (int i = 0; i < x.length; i++) {
+            if (!Float.isFinite(x[i])) {
+                throw new DataException(file + ": a value of column \"" + spec.features().get(i % d) + "\" lies beyond float32's range "
+                        + "once standardised (mean " + spec.mean()[i % d] + ", standard deviation " + spec.std()[i % d]
+                        + " in the training rows)");
+            }
+        }
     }
 
     private static int labelColumn(Csv.Table table, String label) {

@@ -149,6 +149,14 @@ class CsvDataTest {
     }
 
     @Test
+    void aTestValueTooFarFromATinySpreadIsRefused() throws IOException {
+        Path train = file("tiny.csv", "x,y\n1e-30,p\n2e-30,q\n");
+        Path test = file("far.csv", "x,y\n1e30,p\n");
+        assertEquals(test + ": a value of column \"x\" lies beyond float32's range once standardised (mean 1.5000000047566153E-30, "
+                + "standard deviation 5.000000015855384E-31 in the training rows)", message(train, null, test));
+    }
+
+    @Test
     void rowsForPredictionFindColumnsByNameInAnyOrder() throws IOException {
         Path train = file("train.csv", "a,b,y\n1,10,p\n3,30,q\n");
         InputSpec spec = CsvData.load(train, null, train, 0.2, 1).input();
