@@ -66,13 +66,17 @@ record OwnData(Path data, String label, Path test, double testFraction, int[] im
     }
 
     /** The data {@link #notes} recorded, or null for a run on a built-in dataset. */
-    static OwnData fromNotes(Map<String, String> notes) {
+    static OwnData fromNotes(Map<String, String> notes, Path checkpoint) {
         String path = notes.get(PREFIX + "path");
         if (path == null) return null;
         String test = notes.get(PREFIX + "test"), size = notes.get(PREFIX + "image_size"), channels = notes.get(PREFIX + "channels");
-        return new OwnData(Path.of(path), notes.get(PREFIX + "label"), test == null ? null : Path.of(test),
-                Double.parseDouble(notes.get(PREFIX + "test_fraction")), size == null ? null : imageSize(size),
-                channels == null ? null : Integer.valueOf(channels));
+        try {
+            return new OwnData(Path.of(path), notes.get(PREFIX + "label"), test == null ? null : Path.of(test),
+                    Double.parseDouble(notes.get(PREFIX + "test_fraction")), size == null ? null : imageSize(size),
+                    channels == null ? null : Integer.valueOf(channels));
+        } catch (RuntimeException e) {
+            throw new UserException(checkpoint + ": the recorded data (" + PREFIX + "* notes) is not valid: " + e.getMessage(), e);
+        }
     }
 
     /** The largest side --image-size accepts: larger images make rows no MLP or small CNN should take. */

@@ -81,7 +81,7 @@ public final class TrainCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw TrainOptions.usageError(spec, e);
         }
-        OwnData own = checkpoint == null ? options.ownData(spec) : OwnData.fromNotes(checkpoint.notes());
+        OwnData own = checkpoint == null ? options.ownData(spec) : OwnData.fromNotes(checkpoint.notes(), checkpoint.file());
         InputSpec.Prepared prepared = OwnData.load(own, config);
         Datasets.TrainTest data = prepared.trainTest();
         Path dir = out != null ? out : Path.of("runs", config.dataset);

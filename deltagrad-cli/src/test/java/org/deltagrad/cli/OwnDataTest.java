@@ -239,6 +239,10 @@ class OwnDataTest {
         Cli.Result r = Cli.run("train", "--resume", run).ok();
         assertTrue(r.out().contains("penguins (210 train, 90 test"), r.out());
         assertArrayEquals(model, Files.readAllBytes(run.resolve("model.safetensors")));
+        Checkpoint.addNote(run.resolve(Checkpoint.FILE_NAME), "data.test_fraction", "a third");
+        String line = Cli.run("train", "--resume", run).oneErrorLine();
+        assertTrue(line.startsWith("deltagrad: " + run.resolve(Checkpoint.FILE_NAME) + ": the recorded data (data.* notes) is not valid"),
+                line);
     }
 
     @Test

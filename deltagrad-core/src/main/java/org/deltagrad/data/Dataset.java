@@ -173,7 +173,7 @@ public final class Dataset {
     /** The rows {@link #stratifiedSplit} puts in the training set ([0]) and the validation set ([1]), each ascending. */
     static int[][] stratifiedRows(int[] labels, int numClasses, double validationFraction, long seed) {
         if (!(validationFraction >= 0 && validationFraction <= 1)) {
-            throw new IllegalArgumentException("Dataset.split: validation fraction must be in [0, 1], got " + validationFraction);
+            throw new IllegalArgumentException("Dataset.stratifiedSplit: validation fraction must be in [0, 1], got " + validationFraction);
         }
         int[] count = new int[numClasses];
         for (int y : labels) count[y]++;
