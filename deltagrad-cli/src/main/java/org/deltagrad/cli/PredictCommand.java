@@ -18,6 +18,7 @@ import java.util.concurrent.Callable;
 import org.deltagrad.Tensor;
 import org.deltagrad.autograd.Autograd;
 import org.deltagrad.data.Idx;
+import org.deltagrad.data.ImageFolder;
 import org.deltagrad.data.InputSpec;
 import org.deltagrad.data.IdxArray;
 import org.deltagrad.io.ModelFile;
@@ -67,7 +68,8 @@ public final class PredictCommand implements Callable<Integer> {
         float[][] rows;
         if (own != null && input != null) {
             // The model was trained on the user's own files: prepare these exactly as training did.
-            InputSpec.Rows r = own.rows(input);
+            InputSpec.Rows r = own.kind() == InputSpec.Kind.IMAGES && input.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".pgm")
+                    ? pgm(own, input) : own.rows(input);
             if (invert && own.kind() == InputSpec.Kind.CSV) throw new UserException("--invert is for images; " + model + " takes CSV rows");
             rows = new float[r.count()][];
             for (int i = 0; i < rows.length; i++) {
@@ -140,6 +142,13 @@ public final class PredictCommand implements Callable<Integer> {
             out.printf(Locale.ROOT, "accuracy %.4f (%d of %d)%n", (double) correct / rows.length, correct, rows.length);
         }
         return 0;
+    }
+
+    /** A greymap (which ImageIO does not read) prepared for an image-folder model as its training images were. */
+    private static InputSpec.Rows pgm(InputSpec own, Path file) throws IOException {
+        float[] row = new float[own.rowSize()];
+        ImageFolder.pixels(Images.read(file), own, row, 0);
+        return new InputSpec.Rows(row, List.of(file.toString()), null);
     }
 
     /** The most probable class of row {@code i} (the first of equals, as the sorted order has it). */

@@ -157,6 +157,21 @@ class OwnDataTest {
                 model.get("input").toString());
         assertEquals("[1,16,12]", model.get("architecture").get("image_shape").toString());
         Path circle = shapes.resolve("circle/001.png");
+        // A greymap of the same picture (grey levels rounded to bytes), as predict reads for the built-in image sets.
+        java.awt.image.BufferedImage img = javax.imageio.ImageIO.read(circle.toFile());
+        StringBuilder pgm = new StringBuilder("P2\n" + img.getWidth() + " " + img.getHeight() + "\n255\n");
+        for (int y = 0; y < img.getHeight(); y++) {
+            for (int x = 0; x < img.getWidth(); x++) {
+                int p = img.getRGB(x, y);
+                pgm.append(Math.round(0.299 * (p >> 16 & 0xff) + 0.587 * (p >> 8 & 0xff) + 0.114 * (p & 0xff))).append(' ');
+            }
+        }
+        Path grey = Files.writeString(tmp.resolve("circle.pgm"), pgm);
+        String fromPgm = Cli.run("predict", "--model", run.resolve("model.safetensors"), "--input", grey, "--top", 1).ok().outLines().get(0);
+        String fromPng = Cli.run("predict", "--model", run.resolve("model.safetensors"), "--input", circle, "--top", 1).ok().outLines().get(0);
+        String[] png = fromPng.split(" "), pgmWords = fromPgm.split(" ");
+        assertEquals(png[1], pgmWords[1], fromPng + " vs " + fromPgm);
+        assertEquals(Double.parseDouble(png[2].replaceAll("[()]", "")), Double.parseDouble(pgmWords[2].replaceAll("[()]", "")), 0.01);
         String plain = Cli.run("predict", "--model", run.resolve("model.safetensors"), "--input", circle, "--json").ok().out();
         String inverted = Cli.run("predict", "--model", run.resolve("model.safetensors"), "--input", circle, "--json", "--invert").ok().out();
         assertTrue(!plain.equals(inverted), "--invert applies to an image model's own input too");

@@ -205,7 +205,8 @@ public final class ImageFolder {
         for (String c : present) {
             Path folder = dir.resolve(c);
             List<Path> images;
-            try (Stream<Path> walk = Files.walk(folder)) {
+            // Links are followed, as torchvision's os.walk(followlinks=True) does; a loop is an error naming it.
+            try (Stream<Path> walk = Files.walk(folder, java.nio.file.FileVisitOption.FOLLOW_LINKS)) {
                 images = walk.filter(p -> !hidden(folder.relativize(p))).filter(ImageFolder::isImage).sorted().toList();
             } catch (IOException | java.io.UncheckedIOException e) {
                 throw new DataException(folder + ": cannot list (" + e.getMessage() + ")", e);

@@ -94,6 +94,17 @@ class ImageFolderTest {
     }
 
     @Test
+    void linkedClassFoldersAreFollowed() throws IOException {
+        Path elsewhere = dir.resolve("elsewhere");
+        grey(elsewhere.resolve("1.png"), new int[][] {{7}});
+        Path root = dir.resolve("linked");
+        grey(root.resolve("a/1.png"), new int[][] {{1}});
+        Files.createSymbolicLink(root.resolve("b"), elsewhere);
+        InputSpec.Prepared p = ImageFolder.load(root, root, null, null, 0.5, 1);
+        assertArrayEquals(new float[] {1f / 255, 7f / 255}, p.train().features().toFloatArray(), 1e-7f);
+    }
+
+    @Test
     void splitIsStratifiedAndSeeded() throws IOException {
         Path root = dir.resolve("split");
         for (int i = 0; i < 10; i++) {
