@@ -76,7 +76,10 @@ public final class ImageFolder {
                     + "a Java array holds; use a smaller image size");
         }
         int plane = hw[0] * hw[1];
-        float[] rgb = new float[(int) values];
+        // Every image at the chosen size, RGB, then the rows: checked against the heap before any image is decoded.
+        float[] rgb = org.deltagrad.io.HeapLimit.allocate(2 * 4 * values, () -> new float[(int) values],
+                why -> new DataException(dir + ": loading " + all.size() + " images of " + hw[0] + " x " + hw[1] + " pixels " + why
+                        + ", or use a smaller image size"));
         boolean colour = false;
         for (int i = 0; i < all.size(); i++) {
             BufferedImage img = read(all.get(i).file());

@@ -150,6 +150,8 @@ class ImageFolderTest {
         grey(other.resolve("a/1.png"), new int[][] {{1}});
         grey(other.resolve("c/1.png"), new int[][] {{1}});
         assertEquals(other + ": expected the classes of " + sizes + " (a, b), found a, c", message(sizes, other, new int[] {1, 1}));
+        assertEquals(sizes + ": 2 images of 27000 x 27000 pixels are more values than a Java array holds; use a smaller image size",
+                message(sizes, null, new int[] {27000, 27000}));
         Path none = dir.resolve("none");
         assertEquals(none + ": no such folder", message(none, null, null));
     }
