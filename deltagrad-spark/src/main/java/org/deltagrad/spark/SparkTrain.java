@@ -69,7 +69,7 @@ public final class SparkTrain implements Callable<Integer> {
     static int run(JavaSparkContext sc, PrintWriter out, PrintWriter err, String... args) {
         CommandLine cl = new CommandLine(new SparkTrain(sc)).setOut(out).setErr(err);
         cl.setExecutionExceptionHandler((e, line, parsed) -> {
-            err.println("deltagrad spark-train: " + e.getMessage());
+            err.println("deltagrad spark-train: " + (e instanceof Datasets.DownloadFailed d ? d.messageNaming("--data-dir DIR") : e.getMessage()));
             return 1;
         });
         return cl.execute(args);
