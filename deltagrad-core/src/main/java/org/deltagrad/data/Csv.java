@@ -174,18 +174,21 @@ public final class Csv {
         /** The cell as a finite float32; anything else is an error naming the file, line, column and the cell. */
         public float number(int row, int column) {
             String cell = cell(row, column);
-            String[] names = columns.toArray(String[]::new);
-            if (NON_FINITE.matcher(cell).matches()) throw cellError(file, lines[row], column, names, "a finite number", cell);
-            if (!NUMBER.matcher(cell).matches()) throw cellError(file, lines[row], column, names, "a number", cell);
+            if (NON_FINITE.matcher(cell).matches()) throw error(row, column, "a finite number");
+            if (!NUMBER.matcher(cell).matches()) throw error(row, column, "a number");
             float v = Float.parseFloat(cell);
-            if (Float.isInfinite(v)) throw cellError(file, lines[row], column, names, "a number within float32 range", cell);
+            if (Float.isInfinite(v)) throw error(row, column, "a number within float32 range");
             return v;
+        }
+
+        private DataException error(int row, int column, String expected) {
+            return cellError(file, lines[row], column, columns.toArray(String[]::new), expected, cell(row, column));
         }
 
         /** The cell as a class label: any text but an empty cell. */
         public String label(int row, int column) {
             String cell = cell(row, column);
-            if (cell.isEmpty()) throw cellError(file, lines[row], column, columns.toArray(String[]::new), "a label", cell);
+            if (cell.isEmpty()) throw error(row, column, "a label");
             return cell;
         }
 
