@@ -21,6 +21,9 @@ import java.util.regex.Pattern;
  *
  * <p>Fields are separated by the delimiter (',' by default), may be quoted with '"' (a doubled
  * '"' inside quotes is a quote), and are trimmed. Blank lines are skipped.
+ *
+ * <p>{@link #table} reads a file with a header row as text, checked only for its shape: {@link CsvData} makes
+ * {@code train --data}'s datasets from it.
  */
 public final class Csv {
     private Csv() {}

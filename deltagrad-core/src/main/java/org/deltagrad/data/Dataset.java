@@ -26,7 +26,8 @@ public final class Dataset {
      *                   must not change it afterwards
      * @param labels     n class ids in [0, numClasses)
      * @param classNames one name per class, or null for "0", "1", ...
-     * @param imageShape how a row is displayed as an image, e.g. [28, 28]; null if it is not one
+     * @param imageShape how a row is displayed as an image: [H, W] (grey, e.g. [28, 28]) or [C, H, W] (channels first,
+     *                   as image folders make); null if it is not one
      */
     public Dataset(float[] features, int numFeatures, int[] labels, int numClasses, List<String> classNames, int[] imageShape) {
         if (numFeatures < 1) throw new IllegalArgumentException("Dataset: numFeatures must be at least 1, got " + numFeatures);
