@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 
 import org.deltagrad.data.Dataset;
+import org.deltagrad.data.InputSpec;
 import org.deltagrad.data.Datasets;
 import org.deltagrad.io.ModelFile;
 import org.deltagrad.train.Evaluation;
@@ -31,6 +32,9 @@ public final class EvaluateCommand implements Callable<Integer> {
     String dataset;
     @Option(names = "--data-dir", paramLabel = "DIR", description = "Directory holding the dataset's IDX files.")
     Path dataDir;
+    @Option(names = "--data", paramLabel = "FILE.csv|DIR", description = "For a model trained with --data: a CSV file with the label "
+            + "column, or a folder with one sub-folder of images per class, prepared as in training.")
+    Path data;
     @Option(names = "--split", paramLabel = "NAME", description = "test or train (default: ${DEFAULT-VALUE}).")
     String split = "test";
     @Option(names = "--json", description = "Print one JSON object instead of tables.")
@@ -39,6 +43,8 @@ public final class EvaluateCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         ModelFile.Loaded loaded = ModelFile.load(model);
+        InputSpec own = PredictCommand.inputSpec(loaded, model);
+        if (data != null || own != null) return evaluate(loaded, ownData(loaded, own), data.toString(), null);
         Object recorded = loaded.training().get("dataset");
         if (dataset == null && recorded != null && !(recorded instanceof String)) {
             throw new UserException(loaded.source() + ": expected \"training\": {\"dataset\": NAME} to be a string, found "
@@ -54,13 +60,38 @@ public final class EvaluateCommand implements Callable<Integer> {
                     name, ds.numFeatures(), ds.numClasses(), loaded.architecture().inputs(), loaded.architecture().outputs()));
         }
         if (ds.size() == 0) throw new UserException(name + " has no " + split + " examples: there is nothing to evaluate");
+        return evaluate(loaded, ds, name, split);
+    }
+
+    /** The labelled rows of --data, prepared as the model's own data was in training. */
+    private Dataset ownData(ModelFile.Loaded loaded, InputSpec own) {
+        if (own == null) {
+            throw new UserException(model + " was trained on a built-in dataset; --data is for models trained with --data "
+                    + "(use --dataset)");
+        }
+        if (data == null) {
+            throw new UserException(model + " was trained on your own data; give a labelled CSV file or image folder with --data");
+        }
+        if (dataset != null || dataDir != null || !split.equals("test")) {
+            throw new UserException("--data cannot be given with " + (dataset != null ? "--dataset" : dataDir != null ? "--data-dir" : "--split"));
+        }
+        InputSpec.Rows rows = own.rows(data);
+        if (rows.labels() == null) {
+            throw new UserException(data + ": no labels to evaluate against (" + (own.kind() == InputSpec.Kind.CSV
+                    ? "expected the label column \"" + own.label() + "\"" : "expected one sub-folder per class") + ")");
+        }
+        return rows.toDataset(own, loaded.architecture().imageShape());
+    }
+
+    /** Prints the evaluation of {@code ds}: {@code name} is a built-in dataset's with its split, or (split null) a file's or folder's. */
+    private Integer evaluate(ModelFile.Loaded loaded, Dataset ds, String name, String split) {
         Evaluation e = Evaluation.of(loaded.model(), ds, 1000);
         PrintWriter out = spec.commandLine().getOut();
         List<String> names = names(ds);
         if (json) {
             Map<String, Object> m = new LinkedHashMap<>();
-            m.put("dataset", name);
-            m.put("split", split);
+            m.put(split != null ? "dataset" : "data", name);
+            if (split != null) m.put("split", split);
             m.put("examples", ds.size());
             m.put("accuracy", e.accuracy());
             Map<String, Object> perClass = new LinkedHashMap<>();
@@ -71,7 +102,7 @@ public final class EvaluateCommand implements Callable<Integer> {
             out.println();
             return 0;
         }
-        out.printf(Locale.ROOT, "%s %s: %d examples, accuracy %.4f%n%n", name, split, ds.size(), e.accuracy());
+        out.printf(Locale.ROOT, "%s%s: %d examples, accuracy %.4f%n%n", name, split != null ? " " + split : "", ds.size(), e.accuracy());
         List<String[]> rows = new ArrayList<>();
         for (int c = 0; c < names.size(); c++) {
             rows.add(new String[] {Integer.toString(c), names.get(c), String.format(Locale.ROOT, "%.4f", e.perClassAccuracy()[c])});

@@ -5,12 +5,10 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Iterator;
 import java.util.Locale;
 
-import javax.imageio.ImageIO;
-import javax.imageio.ImageReader;
-import javax.imageio.stream.ImageInputStream;
+import org.deltagrad.data.DataException;
+import org.deltagrad.data.ImageFolder;
 
 /**
  * Reads the images {@code predict} classifies: Netpbm greymaps (.pgm, plain P2 or raw P5, 8 or 16 bits) and
@@ -21,28 +19,15 @@ final class Images {
     private Images() {}
 
     /** At most this many pixels: 8192 × 8192, far more than any model input, and small enough to decode. */
-    static final long MAX_PIXELS = 1L << 26;
+    static final long MAX_PIXELS = ImageFolder.MAX_PIXELS;
 
     /** The image in {@code file}: a .pgm by its name, anything else by ImageIO. */
     static BufferedImage read(Path file) throws IOException {
         if (file.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".pgm")) return readPgm(file);
-        try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
-            Iterator<ImageReader> readers = in == null ? null : ImageIO.getImageReaders(in);
-            if (readers == null || !readers.hasNext()) {
-                throw new UserException(file + ": not a readable image (expected PNG, JPEG, GIF, BMP or PGM)");
-            }
-            ImageReader reader = readers.next();
-            try {
-                reader.setInput(in, true, true);
-                checkSize(file, reader.getWidth(0), reader.getHeight(0));
-                return reader.read(0);
-            } finally {
-                reader.dispose();
-            }
-        } catch (IOException | RuntimeException e) {
-            // The JDK's decoders report damaged files with IIOException, and some with runtime exceptions.
-            if (e instanceof UserException u) throw u;
-            throw new UserException(file + ": not a readable image (" + e.getMessage() + ")", e);
+        try {
+            return ImageFolder.read(file);
+        } catch (DataException e) {
+            throw new UserException(e.getMessage(), e);
         }
     }
 

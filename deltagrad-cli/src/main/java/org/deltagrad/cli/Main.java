@@ -188,6 +188,9 @@ public final class Main implements Runnable {
         if (ex instanceof org.deltagrad.train.TrainingDivergedException e) {
             return e.message(TrainOptions::flag); // its hint names config fields; here they are flags
         }
+        if (ex instanceof org.deltagrad.data.Datasets.DownloadFailed e) {
+            return oneLine(e.messageNaming("--data-dir DIR"));
+        }
         if (ex instanceof NoSuchFileException) {
             return "no such file: " + message;
         }

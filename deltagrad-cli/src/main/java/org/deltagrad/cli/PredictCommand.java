@@ -18,6 +18,8 @@ import java.util.concurrent.Callable;
 import org.deltagrad.Tensor;
 import org.deltagrad.autograd.Autograd;
 import org.deltagrad.data.Idx;
+import org.deltagrad.data.ImageFolder;
+import org.deltagrad.data.InputSpec;
 import org.deltagrad.data.IdxArray;
 import org.deltagrad.io.ModelFile;
 import org.deltagrad.nn.Architecture;
@@ -29,14 +31,18 @@ import picocli.CommandLine.Spec;
 
 /** {@code deltagrad predict}: class probabilities for an image, the images of an IDX file, or a feature vector. */
 @Command(name = "predict", mixinStandardHelpOptions = true, sortOptions = false,
-        description = "Print class probabilities for inputs: a PNG/JPEG/PGM image, an IDX file of images, or --values.")
+        description = {"Print class probabilities for inputs: a PNG/JPEG/PGM image, an IDX file of images, or --values.",
+                "A model trained with --data takes what it was trained on: a CSV file with its feature columns (by name, any "
+                        + "order; with the label column, accuracy is printed too), or an image file or folder (images, or one "
+                        + "sub-folder per class), prepared as in training."})
 public final class PredictCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
     @Option(names = "--model", required = true, paramLabel = "FILE", description = "Model weights (.safetensors) written by train.")
     Path model;
-    @Option(names = "--input", paramLabel = "FILE", description = "A PNG/JPEG/PGM image or an IDX file (one image or many).")
+    @Option(names = "--input", paramLabel = "FILE", description = "A PNG/JPEG/PGM image or an IDX file (one image or many); for a "
+            + "model trained with --data, a CSV file, an image, or a folder of images.")
     Path input;
     @Option(names = "--values", paramLabel = "X", split = ",", description = "A feature vector, e.g. 0.2,-0.5 for spirals.")
     double[] values;
@@ -56,7 +62,26 @@ public final class PredictCommand implements Callable<Integer> {
         float[] given = values == null ? null : toFloats(values);
         ModelFile.Loaded loaded = ModelFile.load(model);
         Architecture s = loaded.architecture();
-        float[][] rows = input != null ? readInput(input, s) : new float[][] {given};
+        InputSpec own = inputSpec(loaded, model);
+        List<String> rowNames = null;
+        int[] labels = null;
+        float[][] rows;
+        if (own != null && input != null) {
+            // The model was trained on the user's own files: prepare these exactly as training did.
+            InputSpec.Rows r = own.kind() == InputSpec.Kind.IMAGES && input.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".pgm")
+                    ? pgm(own, input) : own.rows(input);
+            if (invert && own.kind() == InputSpec.Kind.CSV) throw new UserException("--invert is for images; " + model + " takes CSV rows");
+            rows = new float[r.count()][];
+            for (int i = 0; i < rows.length; i++) {
+                rows[i] = Arrays.copyOfRange(r.values(), i * s.inputs(), (i + 1) * s.inputs());
+                for (int j = 0; j < rows[i].length; j++) rows[i][j] = pixel(rows[i][j]);
+            }
+            rowNames = r.names();
+            labels = r.labels();
+        } else {
+            rows = input != null ? readInput(input, s) : new float[][] {given};
+            if (own != null && own.kind() == InputSpec.Kind.CSV && given.length == own.features().size()) own.standardise(rows[0]);
+        }
         for (int i = 0; i < rows.length; i++) {
             if (rows[i].length != s.inputs()) {
                 throw new UserException("the input has " + rows[i].length + " values but the model expects " + s.inputs());
@@ -89,6 +114,8 @@ public final class PredictCommand implements Callable<Integer> {
             if (json) {
                 Map<String, Object> m = new LinkedHashMap<>();
                 m.put("index", i);
+                if (rowNames != null) m.put("input", rowNames.get(i));
+                if (labels != null) m.put("label", names.get(labels[i]));
                 m.put("predicted", names.get(order[0]));
                 Map<String, Object> p = new LinkedHashMap<>();
                 for (int j = 0; j < k; j++) p.put(names.get(order[j]), probs[base + order[j]]);
@@ -96,16 +123,51 @@ public final class PredictCommand implements Callable<Integer> {
                 all.add(m);
                 continue;
             }
-            out.printf(Locale.ROOT, "%s%s (%.4f)%n", rows.length > 1 ? "#" + i + ": " : "", names.get(order[0]), probs[base + order[0]]);
+            String name = rowNames != null ? rowNames.get(i) + ": " : rows.length > 1 ? "#" + i + ": " : "";
+            out.printf(Locale.ROOT, "%s%s (%.4f)%s%n", name, names.get(order[0]), probs[base + order[0]],
+                    labels == null ? "" : "  true: " + names.get(labels[i]));
             for (int j = 0; j < k; j++) {
                 out.printf(Locale.ROOT, "  %-14s %.4f%n", names.get(order[j]), probs[base + order[j]]);
             }
         }
+        int correct = 0;
+        for (int i = 0; labels != null && i < rows.length; i++) if (predicted(probs, i, s.outputs()) == labels[i]) correct++;
         if (json) {
-            out.print(Json.toJson(Map.of("predictions", all)));
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("predictions", all);
+            if (labels != null) m.put("accuracy", (double) correct / rows.length);
+            out.print(Json.toJson(m));
             out.println();
+        } else if (labels != null) {
+            out.printf(Locale.ROOT, "accuracy %.4f (%d of %d)%n", (double) correct / rows.length, correct, rows.length);
         }
         return 0;
+    }
+
+    /** A greymap (which ImageIO does not read) prepared for an image-folder model as its training images were. */
+    private static InputSpec.Rows pgm(InputSpec own, Path file) throws IOException {
+        float[] row = new float[own.rowSize()];
+        ImageFolder.pixels(Images.read(file), own, row, 0);
+        return new InputSpec.Rows(row, List.of(file.toString()), null);
+    }
+
+    /** The most probable class of row {@code i} (the first of equals, as the sorted order has it). */
+    private static int predicted(double[] probs, int i, int classes) {
+        int best = 0;
+        for (int c = 1; c < classes; c++) if (probs[i * classes + c] > probs[i * classes + best]) best = c;
+        return best;
+    }
+
+    /** How the model turns raw input into rows, if it was trained on the user's own files (else null). */
+    static InputSpec inputSpec(ModelFile.Loaded loaded, Path model) {
+        if (loaded.input() == null) return null;
+        InputSpec spec = InputSpec.fromMap(loaded.input(), model + ": __metadata__ \"input\"");
+        if (spec.rowSize() != loaded.architecture().inputs() || spec.classes().size() != loaded.architecture().outputs()) {
+            throw new UserException(model + ": __metadata__ \"input\" makes rows of " + spec.rowSize() + " values in "
+                    + spec.classes().size() + " classes, but the model has " + loaded.architecture().inputs() + " inputs and "
+                    + loaded.architecture().outputs() + " outputs");
+        }
+        return spec;
     }
 
     /** The --values as floats, the type the model computes in: NaN, infinities and overflow are refused. */

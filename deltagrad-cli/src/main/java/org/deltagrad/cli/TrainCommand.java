@@ -15,6 +15,7 @@ import org.deltagrad.Tensor;
 import org.deltagrad.autograd.Autograd;
 import org.deltagrad.data.Dataset;
 import org.deltagrad.data.Datasets;
+import org.deltagrad.data.InputSpec;
 import org.deltagrad.io.ModelFile;
 import org.deltagrad.nn.Architecture;
 import org.deltagrad.train.Checkpoint;
@@ -81,7 +82,9 @@ public final class TrainCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw TrainOptions.usageError(spec, e);
         }
-        Datasets.TrainTest data = Datasets.load(config.dataset, config.dataDir);
+        OwnData own = checkpoint == null ? options.ownData(spec) : OwnData.fromNotes(checkpoint.notes(), checkpoint.file());
+        InputSpec.Prepared prepared = OwnData.load(own, config);
+        Datasets.TrainTest data = prepared.trainTest();
         Architecture architecture;
         try {
             architecture = config.architecture(data.train()); // a layer that does not fit the data is a usage error
@@ -117,7 +120,9 @@ public final class TrainCommand implements Callable<Integer> {
                     config.epochs, modelPath);
             return 0;
         }
-        Trainer trainer = new Trainer(config).checkpointTo(checkpointPath, outputNotes(dir, modelPath, reportPath, plotPath));
+        Map<String, String> notes = outputNotes(dir, modelPath, reportPath, plotPath);
+        if (own != null) notes.putAll(own.notes());
+        Trainer trainer = new Trainer(config).checkpointTo(checkpointPath, notes);
         if (checkpoint != null) trainer.resumeFrom(checkpoint);
         log.printf(Locale.ROOT, "deltagrad train: %s (%d train, %d test, %d features, %d classes), layers %s, %s, %s loss, %s lr=%s, batch %d, %d epoch%s%n",
                 config.dataset, data.train().size(), data.test().size(), data.train().numFeatures(), data.train().numClasses(),
@@ -140,7 +145,8 @@ public final class TrainCommand implements Callable<Integer> {
         }
 
         Map<String, Object> reportJson = report(config, result);
-        ModelFile.save(modelPath, result.architecture(), result.model(), config.toMap());
+        ModelFile.save(modelPath, result.architecture(), result.model(), config.toMap(),
+                prepared.input() == null ? null : prepared.input().toMap());
         Json.write(reportPath, reportJson);
         Plots.multiPanel(plotPath, "deltagrad train: " + config.dataset, "epoch", curves(result.epochs()));
         List<Path> written = new ArrayList<>(List.of(modelPath, ModelFile.configPath(modelPath), reportPath, plotPath));

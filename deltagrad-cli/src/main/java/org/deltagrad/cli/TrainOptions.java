@@ -1,5 +1,6 @@
 package org.deltagrad.cli;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.EnumSet;
 import java.util.Locale;
@@ -17,10 +18,29 @@ import picocli.CommandLine.ParameterException;
  * {@code train} and {@code bench train}, so the benchmark measures exactly what {@code train} runs.
  */
 public final class TrainOptions {
-    @Option(names = "--dataset", paramLabel = "NAME", description = "spirals (built in), mnist or fashion-mnist (default: ${DEFAULT-VALUE}).")
-    String dataset = "spirals";
+    @Option(names = "--dataset", paramLabel = "NAME", description = "spirals (built in), mnist or fashion-mnist (default: spirals).")
+    String dataset;
     @Option(names = "--data-dir", paramLabel = "DIR", description = "Directory holding the dataset's IDX files.")
     Path dataDir;
+    @Option(names = "--data", paramLabel = "FILE.csv|DIR", description = {"Your own data instead of --dataset: a CSV file with a "
+            + "header row (numeric feature columns and a label column; features standardised by the training rows' mean and "
+            + "standard deviation), or a folder with one sub-folder of images (png, jpg, jpeg, bmp, gif) per class. Other "
+            + "defaults: a CSV file's are spirals', an image folder's the image sets'."})
+    Path data;
+    @Option(names = "--label", paramLabel = "COLUMN", description = "With a CSV --data: the label column (default: the last column).")
+    String label;
+    @Option(names = "--test", paramLabel = "FILE.csv|DIR", description = "With --data: the test set, with the same columns or class "
+            + "folders (default: a seeded, stratified --test-fraction of --data).")
+    Path test;
+    @Option(names = "--test-fraction", paramLabel = "F", description = "With --data and no --test: the part of each class held out "
+            + "for testing, chosen by --seed (default: 0.2).")
+    Double testFraction;
+    @Option(names = "--image-size", paramLabel = "N|HxW", description = "With an image folder: resize every image (bilinear) to N x N "
+            + "or H x W pixels (default: the images' size, when they all have the same).")
+    String imageSize;
+    @Option(names = "--channels", paramLabel = "1|3", description = "With an image folder: 1 (grey) or 3 (RGB) (default: 3 if any "
+            + "image has colour, else 1).")
+    Integer channels;
     @Option(names = "--layers", paramLabel = "SIZES", split = ",", description = "Hidden layer sizes, e.g. 30 or 256,128 (default: 64,64 on spirals, 256,128 on the image sets).")
     int[] layers;
     @Option(names = "--arch", paramLabel = "LAYERS", description = {"The hidden layers, comma-separated, e.g. conv16x5,maxpool2,conv32x5,maxpool2,fc100: "
@@ -97,12 +117,66 @@ public final class TrainOptions {
     private static final Set<TrainConfig.OptimizerKind> SGD_FAMILY =
             EnumSet.of(TrainConfig.OptimizerKind.SGD, TrainConfig.OptimizerKind.MOMENTUM, TrainConfig.OptimizerKind.NESTEROV);
 
-    /** Flags over dataset-specific defaults: tuned for seconds on spirals, a strong MLP on the image sets. */
+    /** Whether --data names the user's own data (commands that read only the built-in datasets refuse it). */
+    public boolean hasOwnData() {
+        return data != null;
+    }
+
+    /**
+     * The user's own data the flags name, or null for a built-in dataset; flags that do not go together are a usage
+     * error naming them.
+     */
+    OwnData ownData(CommandSpec spec) {
+        try {
+            return ownData();
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage(), e);
+        }
+    }
+
+    private OwnData ownData() {
+        if (data == null) {
+            String given = label != null ? "--label" : test != null ? "--test" : testFraction != null ? "--test-fraction"
+                    : imageSize != null ? "--image-size" : channels != null ? "--channels" : null;
+            if (given != null) throw new IllegalArgumentException(given + " is for your own data: give it with --data FILE.csv|DIR");
+            return null;
+        }
+        if (dataset != null || dataDir != null) {
+            throw new IllegalArgumentException("--data cannot be given with " + (dataset != null ? "--dataset" : "--data-dir")
+                    + ": train on either your own data or a built-in dataset");
+        }
+        boolean images = Files.isDirectory(data);
+        if (images && label != null) throw new IllegalArgumentException("--label is for a CSV file, but --data " + data + " is a folder");
+        if (!images && (imageSize != null || channels != null)) {
+            throw new IllegalArgumentException((imageSize != null ? "--image-size" : "--channels") + " is for an image folder, but --data "
+                    + data + " is not a folder");
+        }
+        if (test != null && testFraction != null) {
+            throw new IllegalArgumentException("--test-fraction cannot be given with --test: the test set is --test");
+        }
+        double fraction = testFraction != null ? testFraction : OwnData.DEFAULT_TEST_FRACTION;
+        if (!(fraction > 0 && fraction < 1)) {
+            throw new IllegalArgumentException("--test-fraction must be between 0 and 1 (got " + testFraction + ")");
+        }
+        if (channels != null && channels != 1 && channels != 3) {
+            throw new IllegalArgumentException("--channels must be 1 (grey) or 3 (RGB) (got " + channels + ")");
+        }
+        return new OwnData(data, label, test, fraction, imageSize == null ? null : OwnData.imageSize(imageSize), channels);
+    }
+
+    /** The training and test sets the flags name (for a command without --resume). */
+    public Datasets.TrainTest load(CommandSpec spec, TrainConfig config) {
+        return OwnData.load(ownData(spec), config).trainTest();
+    }
+
+    /** Flags over dataset-specific defaults: tuned for seconds on spirals (and CSV files), a strong MLP on images. */
     TrainConfig config() {
+        OwnData own = ownData();
+        String name = own != null ? own.name() : dataset != null ? dataset : Datasets.SPIRALS;
         TrainConfig c = new TrainConfig();
-        c.dataset = dataset;
+        c.dataset = name;
         c.dataDir = dataDir;
-        if (!dataset.equals(Datasets.SPIRALS)) {
+        if (own != null ? own.images() : !name.equals(Datasets.SPIRALS)) {
             c.hidden = new int[] {256, 128};
             c.lr = 1e-3;
             c.batch = 64;
@@ -126,8 +200,9 @@ public final class TrainOptions {
         if (threads != null) c.threads = threads;
         if (clipNorm != null) c.clipNorm = clipNorm;
         if (dropout != null) c.dropout = dropout;
-        if (!Datasets.names().contains(dataset)) {
-            throw new UserException("unknown dataset '" + dataset + "' (choose " + String.join(", ", Datasets.names()) + ")");
+        if (own == null && !Datasets.names().contains(name)) {
+            throw new UserException("unknown dataset '" + name + "' (choose " + String.join(", ", Datasets.names())
+                    + ", or give your own with --data FILE.csv|DIR)");
         }
         return c.validate();
     }

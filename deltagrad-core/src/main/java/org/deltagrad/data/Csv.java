@@ -21,6 +21,9 @@ import java.util.regex.Pattern;
  *
  * <p>Fields are separated by the delimiter (',' by default), may be quoted with '"' (a doubled
  * '"' inside quotes is a quote), and are trimmed. Blank lines are skipped.
+ *
+ * <p>{@link #table} reads a file with a header row as text, checked only for its shape: {@link CsvData} makes
+ * {@code train --data}'s datasets from it.
  */
 public final class Csv {
     private Csv() {}
@@ -80,23 +83,9 @@ public final class Csv {
      * line's is.
      */
     public static Dataset read(Path file, Options options) {
-        List<String[]> rows = new ArrayList<>();
-        List<Integer> lineNumbers = new ArrayList<>();
-        try (BufferedReader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-            String line;
-            int lineNo = 0;
-            while ((line = in.readLine()) != null) {
-                lineNo++;
-                if (lineNo == 1 && line.startsWith("\uFEFF")) line = line.substring(1); // byte order mark
-                if (line.isBlank()) continue;
-                rows.add(split(line, options.delimiter, file, lineNo));
-                lineNumbers.add(lineNo);
-            }
-        } catch (NoSuchFileException e) {
-            throw new DataException(file + ": no such file", e);
-        } catch (IOException e) {
-            throw new DataException(file + ": cannot read (" + e.getMessage() + ")", e);
-        }
+        Lines lines = lines(file, options.delimiter);
+        List<String[]> rows = lines.rows;
+        List<Integer> lineNumbers = lines.numbers;
         if (rows.isEmpty()) throw new DataException(file + ": expected at least one data row, found an empty file");
 
         int columns = rows.get(0).length;
@@ -142,6 +131,111 @@ public final class Csv {
             }
         }
         return toDataset(features, d, labelCells, file, lineNumbers.subList(first, rows.size()), label, names);
+    }
+
+    /** The non-blank lines of a file split into cells, with their 1-based line numbers. */
+    private record Lines(List<String[]> rows, List<Integer> numbers) {}
+
+    private static Lines lines(Path file, char delimiter) {
+        List<String[]> rows = new ArrayList<>();
+        List<Integer> lineNumbers = new ArrayList<>();
+        try (BufferedReader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+            String line;
+            int lineNo = 0;
+            while ((line = in.readLine()) != null) {
+                lineNo++;
+                if (lineNo == 1 && line.startsWith("\uFEFF")) line = line.substring(1); // byte order mark
+                if (line.isBlank()) continue;
+                rows.add(split(line, delimiter, file, lineNo));
+                lineNumbers.add(lineNo);
+            }
+        } catch (NoSuchFileException e) {
+            throw new DataException(file + ": no such file", e);
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new DataException(file + ": not UTF-8 text; expected a CSV file", e);
+        } catch (IOException e) {
+            throw new DataException(file + ": cannot read (" + e.getMessage() + ")", e);
+        }
+        return new Lines(rows, lineNumbers);
+    }
+
+    /**
+     * A comma-separated file whose first line names its columns: the names and each data row's cells, every row
+     * as wide as the header.
+     */
+    public record Table(Path file, List<String> columns, List<String[]> rows, int[] lines) {
+        /** The index of the column called {@code name}, or -1. */
+        public int column(String name) {
+            return columns.indexOf(name);
+        }
+
+        /** Data row {@code row}'s cell in {@code column}. */
+        public String cell(int row, int column) {
+            return rows.get(row)[column];
+        }
+
+        /** The cell as a finite float32; anything else is an error naming the file, line, column and the cell. */
+        public float number(int row, int column) {
+            String cell = cell(row, column);
+            if (NON_FINITE.matcher(cell).matches()) throw error(row, column, "a finite number");
+            if (!NUMBER.matcher(cell).matches()) throw error(row, column, "a number");
+            float v = Float.parseFloat(cell);
+            if (Float.isInfinite(v)) throw error(row, column, "a number within float32 range");
+            return v;
+        }
+
+        private DataException error(int row, int column, String expected) {
+            return cellError(file, lines[row], column, columns.toArray(String[]::new), expected, cell(row, column));
+        }
+
+        /** The cell as a class label: any text but an empty cell. */
+        public String label(int row, int column) {
+            String cell = cell(row, column);
+            if (cell.isEmpty()) throw error(row, column, "a label");
+            return cell;
+        }
+
+        /** The column's name and the file, for messages: {@code "x" in data.csv}. */
+        public String describe(int column) {
+            return "\"" + columns.get(column) + "\" in " + file;
+        }
+    }
+
+    private static final Pattern NON_FINITE = Pattern.compile("(?i)[+-]?(nan|inf|infinity)");
+
+    /**
+     * Reads a comma-separated file with a header row: the header's names must be distinct and not empty, and every
+     * data row must have as many cells. Cells stay text; {@link Table#number} reads one as a number.
+     */
+    public static Table table(Path file) {
+        Lines lines = lines(file, ',');
+        if (lines.rows.isEmpty()) {
+            throw new DataException(file + ": empty file; expected a header row naming the columns, then data rows");
+        }
+        String[] header = lines.rows.get(0);
+        int headerLine = lines.numbers.get(0);
+        Map<String, Integer> seen = new HashMap<>();
+        for (int c = 0; c < header.length; c++) {
+            if (header[c].isEmpty()) {
+                throw new DataException(file + ": line " + headerLine + ", column " + (c + 1) + ": expected a column name in the "
+                        + "header, found an empty cell");
+            }
+            Integer before = seen.putIfAbsent(header[c], c);
+            if (before != null) {
+                throw new DataException(file + ": line " + headerLine + ": columns " + (before + 1) + " and " + (c + 1)
+                        + " are both named \"" + header[c] + "\"; expected distinct column names");
+            }
+        }
+        if (lines.rows.size() == 1) throw new DataException(file + ": expected data rows after the header, found none");
+        List<String[]> rows = lines.rows.subList(1, lines.rows.size());
+        int[] numbers = lines.numbers.subList(1, lines.numbers.size()).stream().mapToInt(Integer::intValue).toArray();
+        for (int r = 0; r < rows.size(); r++) {
+            if (rows.get(r).length != header.length) {
+                throw new DataException(file + ": line " + numbers[r] + ": expected " + header.length + " columns (as in the header on line "
+                        + headerLine + "), found " + rows.get(r).length);
+            }
+        }
+        return new Table(file, List.of(header), List.copyOf(rows), numbers);
     }
 
     /** Class ids must be below this: every id up to the largest becomes a class and an output of the model. */

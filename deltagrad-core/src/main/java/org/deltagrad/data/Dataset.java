@@ -26,7 +26,8 @@ public final class Dataset {
      *                   must not change it afterwards
      * @param labels     n class ids in [0, numClasses)
      * @param classNames one name per class, or null for "0", "1", ...
-     * @param imageShape how a row is displayed as an image, e.g. [28, 28]; null if it is not one
+     * @param imageShape how a row is displayed as an image: [H, W] (grey, e.g. [28, 28]) or [C, H, W] (channels first,
+     *                   as image folders make); null if it is not one
      */
     public Dataset(float[] features, int numFeatures, int[] labels, int numClasses, List<String> classNames, int[] imageShape) {
         if (numFeatures < 1) throw new IllegalArgumentException("Dataset: numFeatures must be at least 1, got " + numFeatures);
@@ -159,6 +160,43 @@ public final class Dataset {
         Arrays.sort(validation);
         Arrays.sort(train);
         return new Split(subset(train), subset(validation));
+    }
+
+    /**
+     * Like {@link #split}, but class by class: round(n_k × validationFraction) of each class's n_k rows go to the
+     * validation set, at most n_k - 1 so that every class is trained on. The choice depends only on {@code seed}.
+     */
+    public Split stratifiedSplit(double validationFraction, long seed) {
+        int[][] parts = stratifiedRows(labels, numClasses, validationFraction, seed);
+        return new Split(subset(parts[0]), subset(parts[1]));
+    }
+
+    /** The rows {@link #stratifiedSplit} puts in the training set ([0]) and the validation set ([1]), each ascending. */
+    static int[][] stratifiedRows(int[] labels, int numClasses, double validationFraction, long seed) {
+        if (!(validationFraction >= 0 && validationFraction <= 1)) {
+            throw new IllegalArgumentException("Dataset.stratifiedSplit: validation fraction must be in [0, 1], got " + validationFraction);
+        }
+        int[] count = new int[numClasses];
+        for (int y : labels) count[y]++;
+        int[][] byClass = new int[numClasses][];
+        for (int k = 0; k < numClasses; k++) byClass[k] = new int[count[k]];
+        int[] filled = new int[numClasses];
+        for (int i = 0; i < labels.length; i++) byClass[labels[i]][filled[labels[i]]++] = i;
+        boolean[] validation = new boolean[labels.length];
+        int nValidation = 0;
+        for (int k = 0; k < numClasses; k++) {
+            // One stream per class: a class's choice does not depend on how many rows the others have.
+            int[] perm = Rng.forStream(seed, k).permutation(count[k]);
+            int take = (int) Math.min(Math.round(count[k] * validationFraction), Math.max(0, count[k] - 1));
+            for (int j = 0; j < take; j++) validation[byClass[k][perm[j]]] = true;
+            nValidation += take;
+        }
+        int[] train = new int[labels.length - nValidation], val = new int[nValidation];
+        for (int i = 0, t = 0, v = 0; i < labels.length; i++) {
+            if (validation[i]) val[v++] = i;
+            else train[t++] = i;
+        }
+        return new int[][] {train, val};
     }
 
     private int checkRow(int row) {

@@ -43,6 +43,27 @@ public final class Datasets {
      */
     public record Remote(URI baseUrl, Map<String, String> sha256) {}
 
+    /**
+     * A dataset that is neither on disk nor downloadable; the message suggests passing a data directory, which a
+     * command line names by its own option ({@link #messageNaming}).
+     */
+    public static final class DownloadFailed extends DataException {
+        private static final long serialVersionUID = 1L;
+        private final String before;
+        private final String after;
+
+        DownloadFailed(String before, String after, Throwable cause) {
+            super(before + after, cause);
+            this.before = before;
+            this.after = after;
+        }
+
+        /** The message with the data directory's option named after it, e.g. {@code "a data directory (--data-dir DIR)"}. */
+        public String messageNaming(String option) {
+            return before + " (" + option + ")" + after;
+        }
+    }
+
     public static final String MNIST = "mnist";
     public static final String FASHION_MNIST = "fashion-mnist";
     public static final String SPIRALS = "spirals";
@@ -203,9 +224,9 @@ public final class Datasets {
             try {
                 fetch(client, url, expected.toLowerCase(Locale.ROOT), cache.resolve(gz));
             } catch (IOException e) {
-                throw new DataException(name + ": cannot download " + url + " (" + reason(e) + "); missing " + describe(missing(cache))
-                        + "; put the four IDX files in " + cache + " or pass a data directory (--data-dir DIR)"
-                        + systemDirs(name).stream().map(d -> " (or install them in " + d + ")").findFirst().orElse(""), e);
+                throw new DownloadFailed(name + ": cannot download " + url + " (" + reason(e) + "); missing " + describe(missing(cache))
+                        + "; put the four IDX files in " + cache + " or pass a data directory",
+                        systemDirs(name).stream().map(d -> " (or install them in " + d + ")").findFirst().orElse(""), e);
             }
         }
     }

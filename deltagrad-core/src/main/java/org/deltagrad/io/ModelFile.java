@@ -44,12 +44,14 @@ public final class ModelFile {
     private static final String FORMAT_KEY = "deltagrad";
     private static final String ARCHITECTURE = "architecture";
     private static final String TRAINING = "training";
+    /** How raw input becomes a row (data.InputSpec#toMap), for models trained on the user's own files. */
+    private static final String INPUT = "input";
 
     /**
      * What a model file holds; {@code source} is where the architecture and training configuration were read:
      * the weights file (its metadata) or, for older models, the JSON beside it.
      */
-    public record Loaded(Architecture architecture, Sequential model, Map<String, Object> training, Path source) {}
+    public record Loaded(Architecture architecture, Sequential model, Map<String, Object> training, Path source, Map<String, Object> input) {}
 
     /** How {@link #save} writes each file; tests substitute one that fails. */
     @FunctionalInterface
@@ -70,11 +72,22 @@ public final class ModelFile {
      * is removed and the IOException names the copy.
      */
     public static void save(Path weights, Architecture spec, Sequential model, Map<String, Object> training) throws IOException {
-        save(weights, spec, model, training, AtomicFiles::write);
+        save(weights, spec, model, training, null, AtomicFiles::write);
+    }
+
+    /** As above, with {@code input} (null: none) saved under its own key, "input". */
+    public static void save(Path weights, Architecture spec, Sequential model, Map<String, Object> training, Map<String, Object> input)
+            throws IOException {
+        save(weights, spec, model, training, input, AtomicFiles::write);
     }
 
     static void save(Path weights, Architecture spec, Sequential model, Map<String, Object> training, FileWriter files)
             throws IOException {
+        save(weights, spec, model, training, null, files);
+    }
+
+    static void save(Path weights, Architecture spec, Sequential model, Map<String, Object> training, Map<String, Object> input,
+                     FileWriter files) throws IOException {
         Path config = configPath(weights);
         if (config.toAbsolutePath().normalize().equals(weights.toAbsolutePath().normalize())) {
             throw new IllegalArgumentException(weights + ": a model file needs another name than its JSON copy "
@@ -94,6 +107,7 @@ public final class ModelFile {
         metadata.put(FORMAT_KEY, FORMAT);
         metadata.put(ARCHITECTURE, Json.write(arch).strip());
         metadata.put(TRAINING, Json.write(train).strip());
+        if (input != null) metadata.put(INPUT, Json.write(input).strip());
         files.write(weights, SafeTensors.content(state, metadata, model.int64StateKeys()));
 
         Map<String, Object> json = new LinkedHashMap<>();
@@ -101,6 +115,7 @@ public final class ModelFile {
         json.put("weights", weights.getFileName().toString());
         json.put(ARCHITECTURE, arch);
         json.put(TRAINING, train);
+        if (input != null) json.put(INPUT, input);
         byte[] copy = Json.write(json).getBytes(StandardCharsets.UTF_8);
         try {
             files.write(config, out -> out.write(copy));
@@ -145,6 +160,7 @@ public final class ModelFile {
         Map<String, String> metadata = contents.metadata();
         Map<String, Object> copy = Files.isRegularFile(config) ? readJsonObject(config) : null;
         Map<String, Object> arch, training;
+        Map<String, Object> input = null; // models trained on built-in datasets, and older ones, have none
         Path source;
         String format = metadata.get(FORMAT_KEY);
         if (format != null && !format.equals(FORMAT) && !format.equals(FORMAT_MLP)) {
@@ -156,7 +172,9 @@ public final class ModelFile {
             arch = parseObject(metadata.get(ARCHITECTURE), weights, "__metadata__ \"" + ARCHITECTURE + "\"");
             training = metadata.containsKey(TRAINING)
                     ? parseObject(metadata.get(TRAINING), weights, "__metadata__ \"" + TRAINING + "\"") : Map.of();
-            if (copy != null && (!arch.equals(copy.get(ARCHITECTURE)) || !training.equals(copy.get(TRAINING)))) {
+            input = metadata.containsKey(INPUT) ? parseObject(metadata.get(INPUT), weights, "__metadata__ \"" + INPUT + "\"") : null;
+            if (copy != null && (!arch.equals(copy.get(ARCHITECTURE)) || !training.equals(copy.get(TRAINING))
+                    || !java.util.Objects.equals(input, copy.get(INPUT)))) {
                 throw new IllegalArgumentException(config + " does not match the architecture and training configuration in "
                         + weights + " (its __metadata__, which is the model): delete " + config.getFileName()
                         + " or save the model again");
@@ -174,7 +192,7 @@ public final class ModelFile {
         }
         Architecture spec = spec(arch, source);
         Sequential model = checkedModel(contents.tensors(), spec, weights, source);
-        return new Loaded(spec, model, training, source);
+        return new Loaded(spec, model, training, source, input);
     }
 
     private static Map<String, Object> readJsonObject(Path config) {

@@ -9,7 +9,8 @@ import org.deltagrad.FuzzFiles;
 
 /**
  * Csv.read on arbitrary text: a dataset, or a DataException naming the file. The first byte picks the
- * options (header detected, present or absent; label first or last; ',' or ';'), the rest is the file.
+ * options (header detected, present or absent; label first or last; ',' or ';'), the rest is the file. The same
+ * file read as {@code train --data} reads it (CsvData.load) gives finite standardised rows or such an exception.
  * Without JAZZER_FUZZ=1 this replays the saved inputs in CsvFuzzTestInputs/ (see the README's "Fuzzing").
  */
 class CsvFuzzTest {
@@ -26,6 +27,13 @@ class CsvFuzzTest {
         try {
             Dataset d = Csv.read(file, options);
             assertTrue(d.size() > 0 && d.numClasses() <= Math.max(Csv.MAX_SPARSE_CLASSES, d.size()));
+        } catch (DataException e) {
+            assertTrue(e.getMessage().startsWith(file.toString()), e.getMessage());
+        }
+        try {
+            InputSpec.Prepared p = CsvData.load(file, null, null, 0.5, 1);
+            assertTrue(p.train().size() > 0 && p.train().numClasses() >= 2);
+            for (float v : p.train().features().toFloatArray()) assertTrue(Float.isFinite(v), "standardised value " + v);
         } catch (DataException e) {
             assertTrue(e.getMessage().startsWith(file.toString()), e.getMessage());
         }

@@ -91,4 +91,32 @@ public class DatasetTest {
                 && Arrays.equals(a.validation().features().toFloatArray(), d.split(0.2, 43).validation().features().toFloatArray()));
         assertThrows(IllegalArgumentException.class, () -> d.split(1.5, 0));
     }
+
+    @Test
+    void stratifiedSplitTakesEachClassShareAndKeepsOneToTrainOn() {
+        int[] labels = new int[23];
+        for (int i = 0; i < 20; i++) labels[i] = i % 2; // 10 of class 0, 10 of class 1
+        labels[20] = labels[21] = labels[22] = 2; // 3 of class 2
+        float[] x = new float[23];
+        for (int i = 0; i < 23; i++) x[i] = i;
+        Dataset d = new Dataset(x, 1, labels, 3, null, null);
+        Dataset.Split s = d.stratifiedSplit(0.3, 9);
+        int[] perClass = new int[3];
+        for (int y : s.validation().labels()) perClass[y]++;
+        assertArrayEquals(new int[] {3, 3, 1}, perClass, "round(n_k x 0.3) of each class");
+        assertArrayEquals(new int[] {1, 1, 1}, countPerClass(d.stratifiedSplit(0.99, 9).train()), "one of each class stays");
+        assertArrayEquals(s.validation().features().toFloatArray(), d.stratifiedSplit(0.3, 9).validation().features().toFloatArray());
+        boolean differs = false;
+        for (long seed = 10; seed < 20 && !differs; seed++) {
+            differs = !java.util.Arrays.equals(s.validation().features().toFloatArray(),
+                    d.stratifiedSplit(0.3, seed).validation().features().toFloatArray());
+        }
+        assertTrue(differs, "the seed chooses the rows");
+    }
+
+    private static int[] countPerClass(Dataset d) {
+        int[] n = new int[d.numClasses()];
+        for (int y : d.labels()) n[y]++;
+        return n;
+    }
 }

@@ -3,6 +3,7 @@ package org.deltagrad.data;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -178,7 +179,9 @@ class DatasetsTest {
             assertTrue(m.contains(f + "(.gz)"), m);
         }
         assertTrue(m.contains("put the four IDX files in " + home.resolve("datasets/mnist")), m);
-        assertTrue(m.contains("--data-dir DIR"), m);
+        assertTrue(m.contains(" or pass a data directory") && !m.contains("--"), "core names no command-line flag: " + m);
+        assertTrue(assertInstanceOf(Datasets.DownloadFailed.class, e).messageNaming("--data-dir DIR")
+                .contains(" or pass a data directory (--data-dir DIR)"), m);
     }
 
     @Test

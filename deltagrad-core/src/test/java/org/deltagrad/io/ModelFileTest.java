@@ -184,6 +184,29 @@ class ModelFileTest {
     }
 
     @Test
+    void inputSpecIsSavedUnderItsOwnKeyAndOlderModelsHaveNone() throws Exception {
+        Path file = dir.resolve("own.safetensors");
+        Map<String, Object> input = org.deltagrad.data.InputSpec.csv(List.of("a", "b", "c", "d", "e"), "kind",
+                new double[] {1, 2, 3, 4, 0.1}, new double[] {1, 1, 2, 2, 1e-3}, SPEC.classNames()).toMap();
+        ModelFile.save(file, SPEC, SPEC.build(1), training(), input);
+        ModelFile.Loaded loaded = ModelFile.load(file);
+        assertEquals(org.deltagrad.data.InputSpec.fromMap(input, "x"), org.deltagrad.data.InputSpec.fromMap(loaded.input(), "y"));
+        assertTrue(SafeTensors.read(file).metadata().get("input").contains("\"mean\""), "in the weights file's __metadata__");
+        assertTrue(Files.readString(ModelFile.configPath(file)).contains("\"input\": {"), "and in its readable copy");
+
+        Path plain = dir.resolve("plain.safetensors");
+        ModelFile.save(plain, SPEC, SPEC.build(1), training());
+        assertEquals(null, ModelFile.load(plain).input(), "a model without one (built-in data, or older) still loads");
+        assertEquals(null, ModelFile.load(oldStyleModel()).input());
+
+        // The readable copy must agree with the weights file about the input too.
+        Path copy = ModelFile.configPath(file);
+        Files.writeString(copy, Files.readString(copy).replace("\"kind\",", "\"species\","));
+        String m = assertThrows(IllegalArgumentException.class, () -> ModelFile.load(file)).getMessage();
+        assertTrue(m.startsWith(copy + " does not match"), m);
+    }
+
+    @Test
     void oldModelsWithoutMetadataLoadFromTheirJsonAndBrokenJsonIsExplained() throws IOException {
         Path file = oldStyleModel();
         ModelFile.Loaded old = ModelFile.load(file);

@@ -69,7 +69,7 @@ public final class SparkTrain implements Callable<Integer> {
     static int run(JavaSparkContext sc, PrintWriter out, PrintWriter err, String... args) {
         CommandLine cl = new CommandLine(new SparkTrain(sc)).setOut(out).setErr(err);
         cl.setExecutionExceptionHandler((e, line, parsed) -> {
-            err.println("deltagrad spark-train: " + e.getMessage());
+            err.println("deltagrad spark-train: " + (e instanceof Datasets.DownloadFailed d ? d.messageNaming("--data-dir DIR") : e.getMessage()));
             return 1;
         });
         return cl.execute(args);
@@ -162,6 +162,10 @@ public final class SparkTrain implements Callable<Integer> {
 
     /** train's flags and defaults, then this command's own; a bad value is a usage error naming its flag. */
     private TrainConfig config() {
+        if (options.hasOwnData()) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--data is not supported by spark-train "
+                    + "(its workers read the built-in datasets); use train");
+        }
         TrainConfig c = options.config(spec);
         if (epochs != null) c.epochs = epochs;
         try {

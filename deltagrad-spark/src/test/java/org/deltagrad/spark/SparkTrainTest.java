@@ -99,5 +99,38 @@ class SparkTrainTest {
         Run bn = run("--arch", "fc8,bn");
         assertEquals(2, bn.code());
         assertTrue(bn.err().startsWith("--arch: bn layers are not supported by spark-train (got fc8,bn)"), bn.err());
+        Run own = run("--data", dir.resolve("any.csv").toString());
+        assertEquals(2, own.code());
+        assertTrue(own.err().startsWith("--data is not supported by spark-train"), own.err());
+    }
+
+    @Test
+    void aFailedDownloadNamesTheDataDirFlag() {
+        // An empty home and the discard port for MNIST's downloads: nothing serves there.
+        try (Properties set = new Properties("deltagrad.home", dir.resolve("home").toString(),
+                "deltagrad.mnist.baseUrl", "http://127.0.0.1:9/")) {
+            Run r = run("--dataset", "mnist", "--out", dir.resolve("o").toString());
+            assertEquals(1, r.code());
+            assertTrue(r.err().contains(" or pass a data directory (--data-dir DIR)"), r.err());
+        }
+    }
+
+    /** System properties set for a test, and put back as they were when it closes. */
+    private static final class Properties implements AutoCloseable {
+        private final Map<String, String> before = new java.util.HashMap<>();
+
+        Properties(String... keysAndValues) {
+            for (int i = 0; i < keysAndValues.length; i += 2) {
+                before.put(keysAndValues[i], System.setProperty(keysAndValues[i], keysAndValues[i + 1]));
+            }
+        }
+
+        @Override
+        public void close() {
+            before.forEach((k, v) -> {
+                if (v == null) System.clearProperty(k);
+                else System.setProperty(k, v);
+            });
+        }
     }
 }

@@ -61,7 +61,7 @@ public final class BenchTrainCommand implements Callable<Integer> {
         config.schedule = TrainConfig.ScheduleKind.CONSTANT;
         config.evaluateEachEpoch = false;
         long loadStart = System.nanoTime();
-        Datasets.TrainTest data = Datasets.load(config.dataset, config.dataDir);
+        Datasets.TrainTest data = train.load(spec, config);
         double loadSeconds = (System.nanoTime() - loadStart) / 1e9;
         long jvmStartMillis = ManagementFactory.getRuntimeMXBean().getStartTime();
         double[] firstStep = {Double.NaN};
