@@ -15,6 +15,7 @@ import org.deltagrad.DType;
 import org.deltagrad.Tensor;
 import org.deltagrad.autograd.Autograd;
 import org.deltagrad.nn.AvgPool2d;
+import org.deltagrad.nn.BatchNorm;
 import org.deltagrad.nn.BatchNorm1d;
 import org.deltagrad.nn.BatchNorm2d;
 import org.deltagrad.nn.Conv2d;
@@ -31,7 +32,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A convolutional model with batch norm moves between deltagrad and PyTorch both ways as a safetensors state dict,
- * and gives the same logits in eval mode (running statistics) and in training mode (batch statistics).
+ * and gives the same logits in eval mode (running statistics) and in training mode (batch statistics), whose update of
+ * the running statistics is PyTorch's too.
  */
 class ConvInteropTest {
     @TempDir
@@ -52,7 +54,8 @@ class ConvInteropTest {
                 net.train()
                 with torch.no_grad():
                     trained = net(x).reshape(-1).tolist()
-                return {'eval': evaluated, 'train': trained}
+                stats = [s for bn in (net[2], net[10]) for s in bn.running_mean.tolist() + bn.running_var.tolist()]
+                return {'eval': evaluated, 'train': trained, 'stats': stats}
             x = torch.tensor(json.load(open(sys.argv[2])), dtype=torch.float32).reshape(%d, 784)
             """.formatted(ROWS);
 
@@ -63,12 +66,22 @@ class ConvInteropTest {
                 new Linear(6 * 6 * 6, 10, seed + 1), new BatchNorm1d(10), new ReLU(), new Linear(10, 3, seed + 2));
     }
 
-    /** The logits in eval mode, then in training mode, as PyTorch's {@code logits(x)} prints them. */
+    /**
+     * As PyTorch's {@code logits(x)}: the logits in eval mode, then in training mode, then the running statistics that
+     * training-mode forward left (each batch norm's means, then its variances).
+     */
     private static float[][] logits(Sequential model, Tensor x) {
         try (Autograd.Scope s = Autograd.noGrad()) {
             float[] evaluated = model.eval().forward(x).toFloatArray();
             float[] trained = model.train().forward(x).toFloatArray();
-            return new float[][] {evaluated, trained};
+            List<Float> stats = new java.util.ArrayList<>();
+            for (int layer : new int[] {2, 10}) {
+                BatchNorm bn = (BatchNorm) model.get(layer);
+                for (Tensor t : List.of(bn.runningMean(), bn.runningVar())) for (float v : t.toFloatArray()) stats.add(v);
+            }
+            float[] statistics = new float[stats.size()];
+            for (int i = 0; i < statistics.length; i++) statistics[i] = stats.get(i);
+            return new float[][] {evaluated, trained, statistics};
         }
     }
 
@@ -81,9 +94,9 @@ class ConvInteropTest {
     @SuppressWarnings("unchecked")
     private static float[][] parseLogits(String json) throws Json.ParseException {
         Map<String, Object> out = (Map<String, Object>) Json.parse(json.strip());
-        float[][] both = new float[2][];
+        float[][] both = new float[3][];
         int k = 0;
-        for (String mode : List.of("eval", "train")) {
+        for (String mode : List.of("eval", "train", "stats")) {
             List<Object> values = (List<Object>) out.get(mode);
             both[k] = new float[values.size()];
             for (int i = 0; i < values.size(); i++) both[k][i] = ((Number) values.get(i)).floatValue();
@@ -99,10 +112,10 @@ class ConvInteropTest {
     }
 
     private static void assertClose(float[][] expected, float[][] actual) {
-        String[] modes = {"eval", "train"};
-        for (int m = 0; m < 2; m++) {
+        String[] modes = {"eval logit", "train logit", "running statistic"};
+        for (int m = 0; m < 3; m++) {
             assertEquals(expected[m].length, actual[m].length, modes[m]);
-            for (int i = 0; i < expected[m].length; i++) assertEquals(expected[m][i], actual[m][i], 1e-5, modes[m] + " logit " + i);
+            for (int i = 0; i < expected[m].length; i++) assertEquals(expected[m][i], actual[m][i], 1e-5, modes[m] + " " + i);
         }
     }
 
