@@ -141,6 +141,11 @@ public final class TrainConfig {
      * {@code arch} (or {@code hidden}) and the layer.
      */
     public Architecture architecture(Dataset train) {
+        // PyTorch fails in the epoch's last batch; the run is refused before it starts instead.
+        if (train.size() % batch == 1 && layers().stream().anyMatch(l -> l instanceof Architecture.Norm)) {
+            throw new InvalidValue("", "batch", " " + batch + " leaves a last batch of 1 of the " + train.size()
+                    + " training examples, and bn needs more than one value per channel when training; choose another batch size");
+        }
         try {
             return new Architecture(train.numFeatures(), train.imageShape(), layers(), train.numClasses(), activation,
                     loss == LossKind.MSE, train.classNames());

@@ -96,4 +96,18 @@ class ConvTrainingTest {
         TrainConfig.InvalidValue shape = assertThrows(TrainConfig.InvalidValue.class, () -> big.architecture(BARS.train()));
         assertTrue(shape.messageNaming("--arch").startsWith("--arch: 'conv4x7' (layer 1) would shrink the image below 1x1"), shape.getMessage());
     }
+
+    @Test
+    void aLastBatchOfOneRowIsRefusedUpFrontWhenTheModelHasBatchNorm() {
+        TrainConfig c = config("conv4x3,bn,fc12");
+        c.batch = 299; // 300 rows: a last batch of 1, which batch norm cannot normalise
+        TrainConfig.InvalidValue one = assertThrows(TrainConfig.InvalidValue.class, () -> c.architecture(BARS.train()));
+        assertEquals("--batch 299 leaves a last batch of 1 of the 300 training examples, and bn needs more than one value per "
+                + "channel when training; choose another batch size", one.messageNaming("--batch"));
+        c.batch = 298;
+        c.architecture(BARS.train());
+        TrainConfig noNorm = config("conv4x3,fc12");
+        noNorm.batch = 299;
+        noNorm.architecture(BARS.train());
+    }
 }
