@@ -148,6 +148,22 @@ class OwnDataTest {
                 || e.outLines().get(0).startsWith(fresh + ": 210 examples, accuracy 1.0"), e.out());
     }
 
+    /** The README's convolutional run on the same RGB folder: [3, 32, 32] images into conv layers, then predict on new ones. */
+    @Test
+    void imageFolderTrainsAConvolutionalNetworkOnRgbImages() throws Exception {
+        Path run = tmp.resolve("runs/shapes-cnn");
+        Cli.run("train", "--data", shapes, "--arch", "conv8x3,maxpool2,conv16x3,maxpool2,fc32", "--lr", "0.005", "--batch", 16,
+                "--epochs", 30, "--threads", 1, "--out", run).ok();
+        assertTrue(testAccuracy(run) >= 0.95, "shapes CNN test accuracy " + testAccuracy(run));
+        JsonNode arch = Cli.readJson(run.resolve("model.json")).get("architecture");
+        assertEquals("[3,32,32]", arch.get("image_shape").toString(), arch.toString());
+        Path fresh = exampleData("shapes", tmp.resolve("fresh-cnn"), "20", "2");
+        Cli.Result e = Cli.run("evaluate", "--model", run.resolve("model.safetensors"), "--data", fresh).ok();
+        String first = e.outLines().get(0);
+        double accuracy = Double.parseDouble(first.substring(first.lastIndexOf(' ') + 1));
+        assertTrue(first.startsWith(fresh + ": 60 examples, accuracy ") && accuracy >= 0.95, e.out());
+    }
+
     @Test
     void imageSizeAndChannelsAreRecordedAndUsedByPredict() throws IOException {
         Path run = tmp.resolve("small");
