@@ -26,6 +26,19 @@ public final class ConvKernelMain {
         System.out.println("GEMM: " + Gemm.backend().name() + "; threads " + Parallel.threads());
         shape("conv1 1x28x28 -> 16x24x24", new Conv.Plan(64, 1, 28, 28, 16, 5, 5, 1, 0), reps);
         shape("conv2 16x12x12 -> 32x8x8", new Conv.Plan(64, 16, 12, 12, 32, 5, 5, 1, 0), reps);
+        float[] in = new float[64 * 16 * 24 * 24], out = new float[64 * 16 * 12 * 12];
+        double[] arg = new double[out.length];
+        new SplittableRandom(2).doubles(in.length).forEach(new java.util.function.DoubleConsumer() {
+            int i;
+
+            @Override
+            public void accept(double v) {
+                in[i++] = (float) v;
+            }
+        });
+        time("max pool 2x2, 64x16x24x24", reps, 0, () -> {
+            for (int p = 0; p < 64 * 16; p++) Conv.maxPool(24, 2, 2, 12, 12, in, p * 576, out, p * 144, arg);
+        });
     }
 
     private static void shape(String name, Conv.Plan p, int reps) {

@@ -188,9 +188,10 @@ public final class Conv {
                 if (iy < 0 || iy >= h) {
                     java.util.Arrays.fill(cols, dst, dst + ow, 0f);
                 } else if (stride == 1) {
-                    java.util.Arrays.fill(cols, dst, dst + lo, 0f);
-                    System.arraycopy(x, base + iy * w + lo - pad + kj, cols, dst + lo, hi - lo);
-                    java.util.Arrays.fill(cols, dst + hi, dst + ow, 0f);
+                    // Rows are short (8-24 here): plain loops beat calls to fill and arraycopy.
+                    for (int ox = 0; ox < lo; ox++) cols[dst + ox] = 0f;
+                    for (int ox = lo, src = base + iy * w - pad + kj; ox < hi; ox++) cols[dst + ox] = x[src + ox];
+                    for (int ox = hi; ox < ow; ox++) cols[dst + ox] = 0f;
                 } else {
                     for (int ox = 0, src = base + iy * w; ox < ow; ox++) {
                         int ix = ox * stride - pad + kj;
@@ -271,25 +272,51 @@ public final class Conv {
     }
 
     /**
-     * Max of each k×k window (at the given stride) of one plane w wide, and its plane offset in {@code arg} (the
-     * first maximum in window order on a tie, as PyTorch's max_pool2d; a NaN wins, as there). Indexed directly, not
-     * through a window map: the float32 pooling of a training step is this loop.
+     * Max of each k×k window (at the given stride) of one plane w wide, and its plane offset in {@code arg}: the first
+     * maximum in window order on a tie, as PyTorch's max_pool2d (a NaN wins, as there; of −0 and +0, +0 is the
+     * larger, as {@link Math#max}). Branch-free (the max, then the first entry with its bits, by integer arithmetic):
+     * which entry is largest is random in real data, and the branches mispredicted at 3-4 times the cost.
      */
     public static void maxPool(int w, int k, int stride, int oh, int ow, float[] x, int xo, float[] out, int oo, double[] arg) {
+        if (k == 2 && stride == 2) {
+            maxPool2(w, oh, ow, x, xo, out, oo, arg);
+            return;
+        }
         for (int oy = 0, j = 0; oy < oh; oy++) {
             for (int ox = 0; ox < ow; ox++, j++) {
-                int corner = oy * stride * w + ox * stride, best = corner;
-                float bv = x[xo + best];
+                int corner = oy * stride * w + ox * stride;
+                float m = x[xo + corner];
                 for (int ki = 0; ki < k; ki++) {
-                    for (int kj = 0, at = corner + ki * w; kj < k; kj++, at++) {
-                        float v = x[xo + at];
-                        if (v > bv || (v != v && bv == bv)) {
-                            best = at;
-                            bv = v;
-                        }
+                    for (int kj = 0, at = xo + corner + ki * w; kj < k; kj++, at++) m = Math.max(m, x[at]);
+                }
+                int bits = Float.floatToRawIntBits(m), best = 0;
+                for (int ki = k - 1; ki >= 0; ki--) {
+                    for (int kj = k - 1, at = corner + ki * w + kj; kj >= 0; kj--, at--) {
+                        int diff = Float.floatToRawIntBits(x[xo + at]) ^ bits;
+                        best += ((((diff | -diff) >>> 31) ^ 1)) * (at - best); // at where the bits are m's
                     }
                 }
-                out[oo + j] = bv;
+                out[oo + j] = m;
+                arg[oo + j] = best;
+            }
+        }
+    }
+
+    /** {@link #maxPool} for 2×2 windows at stride 2, the common case, written out. */
+    private static void maxPool2(int w, int oh, int ow, float[] x, int xo, float[] out, int oo, double[] arg) {
+        for (int oy = 0, j = 0; oy < oh; oy++) {
+            for (int ox = 0; ox < ow; ox++, j++) {
+                int a0 = 2 * oy * w + 2 * ox, a1 = a0 + 1, a2 = a0 + w, a3 = a2 + 1;
+                float v0 = x[xo + a0], v1 = x[xo + a1], v2 = x[xo + a2], v3 = x[xo + a3];
+                float m = Math.max(Math.max(v0, v1), Math.max(v2, v3));
+                int bits = Float.floatToRawIntBits(m), best = a3, d;
+                d = Float.floatToRawIntBits(v2) ^ bits;
+                best += (((d | -d) >>> 31) ^ 1) * (a2 - best);
+                d = Float.floatToRawIntBits(v1) ^ bits;
+                best += (((d | -d) >>> 31) ^ 1) * (a1 - best);
+                d = Float.floatToRawIntBits(v0) ^ bits;
+                best += (((d | -d) >>> 31) ^ 1) * (a0 - best);
+                out[oo + j] = m;
                 arg[oo + j] = best;
             }
         }

@@ -805,18 +805,20 @@ public final class CompiledStep implements TrainingStep {
             if (inputGradWanted()) p.inputGrad(g, 0, w, 0, grads[index], 0, plane, n * plane);
             if (gb != null) {
                 // As the eager g.sum(0, 2, 3) over NCHW: per (image, channel, output row) a float64 sum, added in that order.
-                int positions = p.oh * p.ow, ld = n * positions;
-                for (int o = 0; o < out; o++) {
-                    float acc = 0f;
-                    for (int i = 0; i < n; i++) {
-                        for (int r = 0, at = o * ld + i * positions; r < p.oh; r++, at += p.ow) {
-                            double row = 0;
-                            for (int j = 0; j < p.ow; j++) row += g[at + j];
-                            acc += (float) row;
+                int positions = p.oh * p.ow, ld = n * positions, oh = p.oh, ow = p.ow;
+                Parallel.forRange(out, Math.max(1, GRAIN / ld), (from, to) -> {
+                    for (int o = from; o < to; o++) {
+                        float acc = 0f;
+                        for (int i = 0; i < n; i++) {
+                            for (int r = 0, at = o * ld + i * positions; r < oh; r++, at += ow) {
+                                double row = 0;
+                                for (int j = 0; j < ow; j++) row += g[at + j];
+                                acc += (float) row;
+                            }
                         }
+                        gb[o] = acc;
                     }
-                    gb[o] = acc;
-                }
+                });
                 bias.setGrad(gbTensor);
             }
             p.weightGrad(acts[index], 0, plane, n * plane, g, 0, gw, 0);
