@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The PyTorch side of deltagrad's training benchmark: the same MLP, data, batch size and optimiser as
+"""The PyTorch side of deltagrad's training benchmark: the same model (an MLP, or --arch as deltagrad's), data, batch size and optimiser as
 `deltagrad bench train`, timed the same way (warm-up epochs, then timed epochs, no evaluation in between).
 
 Run with Debian's PyTorch, one torch thread and OpenBLAS with two threads (its fastest setting on 2 cores):
@@ -10,6 +10,7 @@ import argparse
 import gzip
 import json
 import os
+import re
 import statistics
 import struct
 import time
@@ -39,10 +40,45 @@ def load(data_dir):
     return torch.from_numpy(x), torch.from_numpy(y)
 
 
+def build(arch, act, act_at_output):
+    """The flat Sequential deltagrad builds from an --arch spec (conv<C>x<K>[s<S>][p<P>], maxpool<K>, avgpool<K>,
+    fc<N>) for a 1x28x28 image: Unflatten first, the activation after every conv and fc, Flatten before the first fc
+    after a conv or pool, and the 10-class output layer."""
+    shape = (1, 28, 28)
+    layers = [torch.nn.Unflatten(1, shape)] if not arch.startswith("fc") else []
+    for tok in arch.split(","):
+        m = re.fullmatch(r"conv(\d+)x(\d+)(?:s(\d+))?(?:p(\d+))?|(max|avg)pool(\d+)|fc(\d+)", tok)
+        if not m:
+            raise SystemExit(f"--arch: cannot read {tok!r}")
+        if m.group(1):
+            c, k, st, pd = int(m.group(1)), int(m.group(2)), int(m.group(3) or 1), int(m.group(4) or 0)
+            layers += [torch.nn.Conv2d(shape[0], c, k, st, pd), act()]
+            shape = (c, (shape[1] + 2 * pd - k) // st + 1, (shape[2] + 2 * pd - k) // st + 1)
+        elif m.group(5):
+            k = int(m.group(6))
+            layers.append((torch.nn.MaxPool2d if m.group(5) == "max" else torch.nn.AvgPool2d)(k))
+            shape = (shape[0], shape[1] // k, shape[2] // k)
+        else:
+            if len(shape) == 3 and layers:
+                layers.append(torch.nn.Flatten())
+            width = shape[0] * shape[1] * shape[2] if len(shape) == 3 else shape[0]
+            layers += [torch.nn.Linear(width, int(m.group(7))), act()]
+            shape = (int(m.group(7)),)
+    if len(shape) == 3:
+        layers.append(torch.nn.Flatten())
+    width = shape[0] * shape[1] * shape[2] if len(shape) == 3 else shape[0]
+    layers.append(torch.nn.Linear(width, 10))
+    if act_at_output:
+        layers.append(act())
+    return torch.nn.Sequential(*layers)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data-dir", default="/usr/share/datasets/fashion-mnist")
     ap.add_argument("--layers", default="100")
+    ap.add_argument("--arch", default=None,
+                    help="deltagrad's --arch grammar, e.g. conv16x5,maxpool2,conv32x5,maxpool2,fc100 (overrides --layers)")
     ap.add_argument("--activation", default="relu", choices=["relu", "sigmoid", "tanh"])
     ap.add_argument("--loss", default="cross-entropy", choices=["cross-entropy", "mse"])
     ap.add_argument("--lr", type=float, default=0.1)
@@ -57,14 +93,8 @@ def main():
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     x, y = load(a.data_dir)
-    sizes = [784] + [int(s) for s in a.layers.split(",")] + [10]
     act = {"relu": torch.nn.ReLU, "sigmoid": torch.nn.Sigmoid, "tanh": torch.nn.Tanh}[a.activation]
-    layers = []
-    for i in range(len(sizes) - 1):
-        layers.append(torch.nn.Linear(sizes[i], sizes[i + 1]))
-        if i + 2 < len(sizes) or a.loss == "mse":
-            layers.append(act())
-    model = torch.nn.Sequential(*layers)
+    model = build(a.arch or ",".join("fc" + s for s in a.layers.split(",")), act, a.loss == "mse")
     opt = (torch.optim.Adam if a.optimizer == "adam" else torch.optim.SGD)(model.parameters(), lr=a.lr)
     eye = torch.eye(10)
     n = x.shape[0]
@@ -92,6 +122,7 @@ def main():
         "openblas_threads": os.environ.get("OPENBLAS_NUM_THREADS"),
         "median_epoch_seconds": statistics.median(timed),
         "epoch_seconds": timed,
+        "model": str(model).replace("\n", " "),
         "final_loss": float(loss),
     }))
 

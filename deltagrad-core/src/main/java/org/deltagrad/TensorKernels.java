@@ -576,6 +576,11 @@ final class TensorKernels {
             return Conv.im2colMap(c, h, w, kh, kw, stride, pad, oh, ow);
         }
 
+        /** The float32 kernel that the compiled training step also runs (so both give the same bits). */
+        Conv.Plan plan() {
+            return new Conv.Plan(n, c, h, w, o, kh, kw, stride, pad);
+        }
+
         static ConvShape of(String op, int[] x, int[] wt, int stride, int pad) {
             if (x.length != 4 || wt.length != 4) {
                 throw new IllegalArgumentException(op + ": input " + Shapes.str(x) + " and weight " + Shapes.str(wt)
@@ -595,11 +600,6 @@ final class TensorKernels {
             return new ConvShape(x[0], x[1], x[2], x[3], wt[0], wt[2], wt[3], stride, pad,
                     (x[2] + 2 * pad - wt[2]) / stride + 1, (x[3] + 2 * pad - wt[3]) / stride + 1);
         }
-    }
-
-    /** A plain scratch buffer, not from the step arena: worker threads fill it. */
-    private static Storage scratch(DType dt, int n) {
-        return dt == DType.FLOAT32 ? new Storage(new float[n]) : new Storage(new double[n]);
     }
 
     private static Tensor contiguousAs(Tensor t, DType dt) {
@@ -622,31 +622,27 @@ final class TensorKernels {
         Tensor yt = Tensor.zeros(dt, s.o(), s.n(), s.oh(), s.ow());
         int rows = s.rows(), ld = s.n() * s.cols();
         if (yt.numel() == 0) return copy(permute(yt, new int[] {1, 0, 2, 3}), dt);
-        Storage all = im2colAll(s, xc, dt);
-        for (int o = 0; bc != null && o < s.o(); o++) {
-            if (dt == DType.FLOAT32) Arrays.fill(yt.storage.floats, o * ld, (o + 1) * ld, bc.storage.floats[bc.offset + o]);
-            else Arrays.fill(yt.storage.doubles, o * ld, (o + 1) * ld, bc.storage.doubles[bc.offset + o]);
-        }
         if (dt == DType.FLOAT32) {
-            Gemm.sgemm(false, false, s.o(), ld, rows, 1f, wc.storage.floats, wc.offset, rows, all.floats, 0, ld, 1f, yt.storage.floats, 0, ld);
-        } else {
-            Gemm.dgemm(false, false, s.o(), ld, rows, 1d, wc.storage.doubles, wc.offset, rows, all.doubles, 0, ld, 1d, yt.storage.doubles, 0, ld);
+            s.plan().forward(xc.storage.floats, xc.offset, s.c() * s.h() * s.w(), s.h() * s.w(), wc.storage.floats, wc.offset,
+                    bc == null ? null : bc.storage.floats, bc == null ? 0 : bc.offset, yt.storage.floats);
+            return copy(permute(yt, new int[] {1, 0, 2, 3}), dt);
         }
+        double[] all = im2colAll(s, xc);
+        for (int o = 0; bc != null && o < s.o(); o++) Arrays.fill(yt.storage.doubles, o * ld, (o + 1) * ld, bc.storage.doubles[bc.offset + o]);
+        Gemm.dgemm(false, false, s.o(), ld, rows, 1d, wc.storage.doubles, wc.offset, rows, all, 0, ld, 1d, yt.storage.doubles, 0, ld);
         return copy(permute(yt, new int[] {1, 0, 2, 3}), dt);
     }
 
-    /** The im2col matrices of all images side by side: [c·kh·kw, N·oh·ow] row-major, built in parallel over the batch. */
-    private static Storage im2colAll(ConvShape s, Tensor xc, DType dt) {
+    /** float64: the im2col matrices of all images side by side, [c·kh·kw, N·oh·ow] row-major, in parallel over the batch. */
+    private static double[] im2colAll(ConvShape s, Tensor xc) {
         int[] map = s.map();
         int rows = s.rows(), cols = s.cols(), ld = s.n() * cols, img = s.c() * s.h() * s.w();
-        Storage all = scratch(dt, rows * ld);
+        double[] all = new double[rows * ld];
         Parallel.forRange(s.n(), 1, (from, to) -> {
-            Storage buf = scratch(dt, map.length);
-            Object src = dt == DType.FLOAT32 ? buf.floats : buf.doubles, dst = dt == DType.FLOAT32 ? all.floats : all.doubles;
+            double[] buf = new double[map.length];
             for (int i = from; i < to; i++) {
-                if (dt == DType.FLOAT32) Conv.gather(map, xc.storage.floats, xc.offset + i * img, buf.floats, 0);
-                else Conv.gather(map, xc.storage.doubles, xc.offset + i * img, buf.doubles, 0);
-                for (int r = 0; r < rows; r++) System.arraycopy(src, r * cols, dst, r * ld + i * cols, cols);
+                Conv.gather(map, xc.storage.doubles, xc.offset + i * img, buf, 0);
+                for (int r = 0; r < rows; r++) System.arraycopy(buf, r * cols, all, r * ld + i * cols, cols);
             }
         });
         return all;
@@ -664,16 +660,17 @@ final class TensorKernels {
         int[] map = s.map();
         int rows = s.rows(), cols = s.cols(), img = s.c() * s.h() * s.w(), out = s.o() * cols;
         if (dx.numel() == 0 || map.length == 0) return dx;
+        if (dt == DType.FLOAT32) {
+            Tensor gp = copy(permute(gc, new int[] {1, 0, 2, 3}), dt);
+            s.plan().inputGrad(gp.storage.floats, gp.offset, wc.storage.floats, wc.offset, dx.storage.floats, dx.offset, img,
+                    s.h() * s.w());
+            return dx;
+        }
         Parallel.forRange(s.n(), 1, (from, to) -> {
-            Storage buf = scratch(dt, map.length);
+            double[] buf = new double[map.length];
             for (int i = from; i < to; i++) {
-                if (dt == DType.FLOAT32) {
-                    Gemm.sgemm(true, false, rows, cols, s.o(), 1f, wc.storage.floats, wc.offset, rows, gc.storage.floats, gc.offset + i * out, cols, 0f, buf.floats, 0, cols);
-                    Conv.scatterAdd(map, buf.floats, dx.storage.floats, i * img);
-                } else {
-                    Gemm.dgemm(true, false, rows, cols, s.o(), 1d, wc.storage.doubles, wc.offset, rows, gc.storage.doubles, gc.offset + i * out, cols, 0d, buf.doubles, 0, cols);
-                    Conv.scatterAdd(map, buf.doubles, dx.storage.doubles, i * img);
-                }
+                Gemm.dgemm(true, false, rows, cols, s.o(), 1d, wc.storage.doubles, wc.offset, rows, gc.storage.doubles, gc.offset + i * out, cols, 0d, buf, 0, cols);
+                Conv.scatterAdd(map, buf, dx.storage.doubles, i * img);
             }
         });
         return dx;
@@ -690,12 +687,12 @@ final class TensorKernels {
         int rows = s.rows(), ld = s.n() * s.cols();
         if (dw.numel() == 0 || ld == 0) return dw;
         Tensor gp = copy(permute(g, new int[] {1, 0, 2, 3}), dt);
-        Storage all = im2colAll(s, xc, dt);
         if (dt == DType.FLOAT32) {
-            Gemm.sgemm(false, true, s.o(), rows, ld, 1f, gp.storage.floats, 0, ld, all.floats, 0, ld, 0f, dw.storage.floats, 0, rows);
-        } else {
-            Gemm.dgemm(false, true, s.o(), rows, ld, 1d, gp.storage.doubles, 0, ld, all.doubles, 0, ld, 0d, dw.storage.doubles, 0, rows);
+            s.plan().weightGrad(xc.storage.floats, xc.offset, s.c() * s.h() * s.w(), s.h() * s.w(), gp.storage.floats, gp.offset,
+                    dw.storage.floats, dw.offset);
+            return dw;
         }
+        Gemm.dgemm(false, true, s.o(), rows, ld, 1d, gp.storage.doubles, 0, ld, im2colAll(s, xc), 0, ld, 0d, dw.storage.doubles, 0, rows);
         return dw;
     }
 
@@ -757,7 +754,7 @@ final class TensorKernels {
         Tensor arg = Tensor.uninitialized(DType.FLOAT64, new int[] {ys[0], ys[1], ys[2] * ys[3]});
         int[] map = Conv.windowMap(x.shape[2], x.shape[3], k, stride, ys[2], ys[3]);
         forEachPlane(x.shape, ys, (p, in, out) -> {
-            if (x.dtype == DType.FLOAT32) Conv.maxPool(map, k * k, xc.storage.floats, xc.offset + in, y.storage.floats, out, arg.storage.doubles);
+            if (x.dtype == DType.FLOAT32) Conv.maxPool(x.shape[3], k, stride, ys[2], ys[3], xc.storage.floats, xc.offset + in, y.storage.floats, out, arg.storage.doubles);
             else Conv.maxPool(map, k * k, xc.storage.doubles, xc.offset + in, y.storage.doubles, out, arg.storage.doubles);
         });
         return new Pooled(y, arg);

@@ -48,6 +48,14 @@ public final class Conv2d extends Module {
         return weight;
     }
 
+    public int stride() {
+        return stride;
+    }
+
+    public int padding() {
+        return padding;
+    }
+
     /** The bias, or null for a layer without one. */
     public Tensor bias() {
         return bias;

@@ -1,7 +1,7 @@
 package org.deltagrad.nn;
 
 /** What the square-window, unpadded pooling layers share: the kernel and stride, checked once. */
-abstract class Pool2d extends Module {
+public abstract class Pool2d extends Module {
     final int kernel;
     final int stride;
 
@@ -11,6 +11,14 @@ abstract class Pool2d extends Module {
         }
         this.kernel = kernel;
         this.stride = stride;
+    }
+
+    public int kernel() {
+        return kernel;
+    }
+
+    public int stride() {
+        return stride;
     }
 
     @Override

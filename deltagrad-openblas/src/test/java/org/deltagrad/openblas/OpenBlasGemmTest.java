@@ -99,6 +99,8 @@ class OpenBlasGemmTest {
         assertEquals(0, OpenBlasGemm.smallPieces(false, true, 64, 10, 100));   // small already: one call
         assertEquals(0, OpenBlasGemm.smallPieces(false, true, 1024, 100, 784)); // would need more than 32 pieces
         assertEquals(0, OpenBlasGemm.smallPieces(false, true, 64, 100, 20));   // K < 32 in its "TN" case: never
+        assertEquals(0, OpenBlasGemm.smallPieces(false, false, 16, 36864, 25)); // K < 32: packed (a convolution's product)
+        assertEquals(-2, OpenBlasGemm.smallPieces(false, false, 1, 40000, 32)); // from K = 32 on: cut
 
         assertTrue(OpenBlasGemm.smallPiecesWanted(null, true, "cooperlake"));
         assertTrue(OpenBlasGemm.smallPiecesWanted(null, true, "skylakex"));

@@ -12,6 +12,19 @@ import org.deltagrad.kernels.GemmCase;
 import org.deltagrad.kernels.Parallel;
 import org.deltagrad.train.TrainConfig;
 import org.deltagrad.train.Trainer;
+import org.deltagrad.train.step.CompiledStep;
+import org.deltagrad.train.step.Prefetcher;
+import org.deltagrad.train.step.StepBatch;
+import org.deltagrad.data.DataLoader;
+import org.deltagrad.nn.Conv2d;
+import org.deltagrad.nn.Flatten;
+import org.deltagrad.nn.Linear;
+import org.deltagrad.nn.MaxPool2d;
+import org.deltagrad.nn.ReLU;
+import org.deltagrad.nn.Sequential;
+import org.deltagrad.nn.Unflatten;
+import org.deltagrad.optim.Adam;
+import java.util.Iterator;
 
 /**
  * Whether OpenBLAS products and short training runs give the same bits on 1, 2 and 3 threads, in this JVM, on the
@@ -32,8 +45,8 @@ final class ThreadCountCheck {
             differences += sgemmDiffers(g) + dgemmDiffers(g);
             products += 2 * THREADS.length;
         }
-        differences += trainingDiffers(new int[] {100}, 64) + trainingDiffers(new int[] {256, 128}, 512);
-        runs += 2 * THREADS.length;
+        differences += trainingDiffers(new int[] {100}, 64) + trainingDiffers(new int[] {256, 128}, 512) + convTrainingDiffers();
+        runs += 3 * THREADS.length;
         System.out.println("core=" + InPlaceBlas.CORE_NAME + " products=" + products + " runs=" + runs
                 + " differences=" + differences + " backend=" + Gemm.backend().name());
         System.exit(differences == 0 ? 0 : 1);
@@ -119,6 +132,36 @@ final class ThreadCountCheck {
         return 0;
     }
 
+    /** Eight compiled Adam steps of the issue-14 CNN (conv16x5, maxpool2, conv32x5, maxpool2, fc100) at batch 64. */
+    private static int convTrainingDiffers() {
+        Dataset data = randomData(512, 13);
+        float[] reference = null;
+        for (int threads : THREADS) {
+            Sequential model = new Sequential(new Unflatten(1, 28, 28), new Conv2d(1, 16, 5, 1), new ReLU(), new MaxPool2d(2),
+                    new Conv2d(16, 32, 5, 2), new ReLU(), new MaxPool2d(2), new Flatten(), new Linear(512, 100, 3), new ReLU(),
+                    new Linear(100, 10, 4));
+            float[] weights;
+            try (Parallel.Scope s = Parallel.withThreads(threads)) {
+                CompiledStep step = CompiledStep.compile(model, new Adam(model.parameters(), 0.001), TrainConfig.LossKind.CROSS_ENTROPY, 0);
+                for (Iterator<StepBatch> it = new Prefetcher(new DataLoader(data, 64).shuffled(1)).epoch(0); it.hasNext(); ) {
+                    step.forward(it.next());
+                    step.backward();
+                    step.update();
+                }
+                weights = flat(model.parameters());
+            } catch (CompiledStep.NotCompilable e) {
+                throw new AssertionError(e.getMessage());
+            }
+            if (reference == null) {
+                reference = weights;
+            } else if (!Arrays.equals(reference, weights)) {
+                System.out.println("compiled CNN training: " + threads + " threads differ from 1, at weight " + Arrays.mismatch(reference, weights));
+                return 1;
+            }
+        }
+        return 0;
+    }
+
     private static Dataset randomData(int rows, long seed) {
         int features = 784, classes = 10;
         Random r = new Random(seed);
@@ -142,7 +185,10 @@ final class ThreadCountCheck {
     }
 
     private static float[] weights(Trainer.Result result) {
-        List<Tensor> parameters = result.model().parameters();
+        return flat(result.model().parameters());
+    }
+
+    private static float[] flat(List<Tensor> parameters) {
         int size = parameters.stream().mapToInt(p -> (int) p.numel()).sum(), at = 0;
         float[] all = new float[size];
         for (Tensor p : parameters) {

@@ -26,7 +26,8 @@ import org.junit.jupiter.api.Test;
  * chooses its kernels (and so the rounding of a product) by target and by the shape of each call, and honours
  * {@code OPENBLAS_CORETYPE}. {@link ThreadCountCheck} runs in a child JVM per target that this CPU can execute, on
  * a JDK 22+ (this one, or the newest installed, where OpenBLAS reads the tensors in place, names its target, and
- * small-kernel pieces come into play), and also on this JDK when it is older.
+ * small-kernel pieces come into play), and also on this JDK when it is older. The short runs include the compiled
+ * step of a convolutional network (its convolutions cut into chunks of images fixed by the shape).
  */
 class ThreadCountDeterminismTest {
     /** OPENBLAS_CORETYPE values, each with the /proc/cpuinfo flags its kernels need. */

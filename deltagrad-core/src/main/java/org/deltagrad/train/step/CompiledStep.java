@@ -10,20 +10,27 @@ import java.util.Set;
 import org.deltagrad.DType;
 import org.deltagrad.Tensor;
 import org.deltagrad.TensorMemory;
+import org.deltagrad.kernels.Conv;
 import org.deltagrad.kernels.Elementwise;
 import org.deltagrad.kernels.Elementwise.Unary;
 import org.deltagrad.kernels.Gemm;
 import org.deltagrad.kernels.LossKernels;
 import org.deltagrad.kernels.Parallel;
+import org.deltagrad.nn.AvgPool2d;
+import org.deltagrad.nn.Conv2d;
 import org.deltagrad.nn.Dropout;
+import org.deltagrad.nn.Flatten;
 import org.deltagrad.nn.Identity;
 import org.deltagrad.nn.LeakyReLU;
 import org.deltagrad.nn.Linear;
+import org.deltagrad.nn.MaxPool2d;
 import org.deltagrad.nn.Module;
+import org.deltagrad.nn.Pool2d;
 import org.deltagrad.nn.ReLU;
 import org.deltagrad.nn.Sequential;
 import org.deltagrad.nn.Sigmoid;
 import org.deltagrad.nn.Tanh;
+import org.deltagrad.nn.Unflatten;
 import org.deltagrad.optim.GradClip;
 import org.deltagrad.optim.Optimizer;
 import org.deltagrad.optim.SGD;
@@ -37,6 +44,15 @@ import org.deltagrad.optim.SGD;
  * The model is a {@link Sequential} of {@link Linear}, {@link ReLU}, {@link Sigmoid}, {@link Tanh},
  * {@link LeakyReLU}, {@link Identity} and {@link Dropout} layers in any order, float32, with cross-entropy or the
  * quadratic cost; anything else is not compilable ({@link TrainingStep#of} then runs the eager step).
+ *
+ * <p>A convolutional network is the same with an image part in front, PyTorch's flat {@code Sequential}:
+ * {@link Unflatten} first, then {@link Conv2d}, {@link MaxPool2d}, {@link AvgPool2d} and the element-wise layers but
+ * dropout, then {@link Flatten} before the first {@link Linear}. Inside the image part the activations are kept in
+ * CNHW order ([channel][image][h][w]), which is the layout of the convolution's GEMM output W·cols, so no
+ * permutation is made but at Unflatten (none for one channel) and Flatten. Each convolution runs
+ * {@link Conv.Plan}, the same kernel as the eager {@code conv2d} ops (im2col over the batch, one GEMM), keeps its
+ * im2col matrix for the weight gradient, and fuses the activation that follows; the first one computes no input
+ * gradient; max pooling keeps its argmax indices.
  *
  * <p>How the gradients reach the parameters, by optimiser:
  * <ul>
@@ -56,6 +72,9 @@ public final class CompiledStep implements TrainingStep {
             super(message, null, false, false);
         }
     }
+
+    /** {@code -Ddeltagrad.step.profile=true}: each stage's forward and backward times are summed, for {@link #profile()}. */
+    private static final boolean PROFILE = Boolean.getBoolean("deltagrad.step.profile");
 
     /** Element-wise kernels over at least twice this many elements run in ranges on the pool, as the eager ops do. */
     private static final int GRAIN = 16384;
@@ -87,28 +106,58 @@ public final class CompiledStep implements TrainingStep {
         this.optimizer = optimizer;
         this.lossKind = lossKind;
         this.clipNorm = clipNorm;
-        this.foldedWeightDecay = optimizer instanceof SGD sgd && sgd.momentum() == 0 && clipNorm == 0 ? sgd.weightDecay() : -1;
+        // The fold is the linear layers' GEMM; a convolution's weight gradient is the eager kernel's, stepped after.
+        boolean convolutional = layers.stream().anyMatch(m -> m instanceof Conv2d);
+        this.foldedWeightDecay = optimizer instanceof SGD sgd && sgd.momentum() == 0 && clipNorm == 0 && !convolutional
+                ? sgd.weightDecay() : -1;
         this.stages = new ArrayList<>();
         int width = -1, first = -1, inputs = -1;
+        int[] image = null; // [C, H, W] while the activations are images, else null
         for (Module m : layers) {
-            if (m instanceof Linear lin) {
-                if (width >= 0 && lin.inFeatures() != width) {
-                    throw new NotCompilable("layer " + stages.size() + " takes " + lin.inFeatures() + " inputs, but gets " + width);
+            int index = stages.size();
+            Stage stage;
+            if (m instanceof Unflatten u) {
+                if (index != 0) throw new NotCompilable("Unflatten is layer " + index + ", not the first");
+                image = u.shape();
+                if (image.length != 3) throw new NotCompilable("Unflatten to " + image.length + " axes, not [C, H, W]");
+                stage = new LayoutStage(index, image, true);
+                inputs = stage.width;
+            } else if (m instanceof Conv2d conv) {
+                if (image == null) throw new NotCompilable("layer " + index + " (Conv2d) gets no images: Unflatten first");
+                ConvStage c = new ConvStage(index, conv, image);
+                image = c.outShape;
+                stage = c;
+            } else if (m instanceof Pool2d pool) {
+                if (image == null) throw new NotCompilable("layer " + index + " (" + m.getClass().getSimpleName() + ") gets no images");
+                PoolStage p = new PoolStage(index, image, pool.kernel(), pool.stride(), m instanceof MaxPool2d);
+                image = p.outShape;
+                stage = p;
+            } else if (m instanceof Flatten) {
+                if (image == null) throw new NotCompilable("layer " + index + " (Flatten) gets no images");
+                stage = new LayoutStage(index, image, false);
+                image = null;
+            } else if (image != null && (m instanceof Linear || m instanceof Dropout)) {
+                throw new NotCompilable("layer " + index + " (" + m.getClass().getSimpleName() + ") works on images (Flatten first)");
+            } else {
+                if (m instanceof Linear lin) {
+                    if (width >= 0 && lin.inFeatures() != width) {
+                        throw new NotCompilable("layer " + index + " takes " + lin.inFeatures() + " inputs, but gets " + width);
+                    }
+                    if (inputs < 0) inputs = lin.inFeatures();
                 }
-                if (first < 0) {
-                    first = stages.size();
-                    inputs = lin.inFeatures();
-                }
-                width = lin.outFeatures();
+                stage = stage(m, index, width);
             }
-            stages.add(stage(m, stages.size(), width));
+            if (first < 0 && stage instanceof WeightStage) first = index;
+            width = stage.width;
+            stages.add(stage);
         }
         if (first < 0) throw new NotCompilable("the model has no Linear layer");
+        if (image != null) throw new NotCompilable("the model's output is images, not a row of class scores (Flatten missing)");
         this.inputWidth = inputs;
         this.firstTrained = first;
         this.classes = width;
         this.parameters = new ArrayList<>();
-        for (Stage s : stages) if (s instanceof LinearStage l) l.addParameters(parameters);
+        for (Stage s : stages) s.addParameters(parameters);
     }
 
     /** The compiled step for {@code model}, or {@link NotCompilable} naming what it does not know. */
@@ -139,6 +188,7 @@ public final class CompiledStep implements TrainingStep {
     private Stage stage(Module m, int index, int width) throws NotCompilable {
         if (m instanceof Linear lin) return new LinearStage(index, lin);
         if (width < 0) throw new NotCompilable("the model starts with a " + m.getClass().getSimpleName() + " before any Linear layer");
+        // element-wise: the layout of the values (rows or CNHW images) does not matter
         if (m instanceof ReLU) return new ActivationStage(index, width, Unary.RELU);
         if (m instanceof Sigmoid) return new ActivationStage(index, width, Unary.SIGMOID);
         if (m instanceof Tanh) return new ActivationStage(index, width, Unary.TANH);
@@ -165,23 +215,32 @@ public final class CompiledStep implements TrainingStep {
         producer[0] = -1; // the batch: never written
         for (Stage s : stages) {
             int i = s.index;
-            if (s instanceof IdentityStage) {
+            s.allocate(n);
+            if (s.sharesArrays()) {
                 acts[i + 1] = acts[i];
                 producer[i + 1] = producer[i];
             } else if (s.elementwise() && !s.needsInput() && producer[i] >= 0 && !stages.get(producer[i]).needsOutput()) {
                 acts[i + 1] = acts[i]; // in place: nothing reads the input later
                 producer[i + 1] = i;
-                if (s instanceof ActivationStage a && i > 0 && stages.get(i - 1) instanceof LinearStage l) l.activation = a;
+                if (s instanceof ActivationStage a && i > 0 && stages.get(i - 1).fuse(a)) a.fused = true;
             } else {
                 acts[i + 1] = new float[n * s.width];
                 producer[i + 1] = i;
+            }
+        }
+        for (Stage s : stages) {
+            // A ReLU in place before a max pooling: the pooling's backward applies the ReLU's (the select needs its output).
+            if (s instanceof PoolStage p && p.max && p.index > 0 && stages.get(p.index - 1) instanceof ActivationStage a
+                    && a.op == Unary.RELU && acts[a.index] == acts[a.index + 1] && p.inputGradWanted()) {
+                p.relu = a;
+                a.absorbed = true;
             }
         }
         grads = new float[count + 1][];
         grads[count] = new float[n * classes];
         for (int i = count - 1; i > firstTrained; i--) {
             Stage s = stages.get(i);
-            grads[i] = s.elementwise() ? grads[i + 1] : new float[n * ((LinearStage) s).in];
+            grads[i] = s.elementwise() || s.sharesArrays() ? grads[i + 1] : new float[n * s.inWidth()];
         }
         softmax = new float[n * classes];
         rowLoss = new double[n];
@@ -209,7 +268,12 @@ public final class CompiledStep implements TrainingStep {
         rows = n;
         labels = y;
         acts[0] = x;
-        for (Stage s : stages) s.forward(n);
+        for (int i = 0; i < stages.size() && stages.get(i).sharesArrays(); i++) acts[i + 1] = x; // e.g. a one-channel Unflatten
+        for (Stage s : stages) {
+            long t0 = PROFILE ? clock() : 0;
+            s.forward(n);
+            if (PROFILE) s.forwardNanos += clock() - t0;
+        }
         return lossKind == LossKind.CROSS_ENTROPY ? crossEntropy(n) : quadratic(n);
     }
 
@@ -236,7 +300,32 @@ public final class CompiledStep implements TrainingStep {
                 g[at] = (out[at] - 1f) * scale;
             }
         }
-        for (int i = stages.size() - 1; i >= firstTrained; i--) stages.get(i).backward(n);
+        for (int i = stages.size() - 1; i >= firstTrained; i--) {
+            long t0 = PROFILE ? clock() : 0;
+            stages.get(i).backward(n);
+            if (PROFILE) stages.get(i).backwardNanos += clock() - t0;
+        }
+    }
+
+    /** The profile's clock: the calling thread's CPU time, which other processes' load does not inflate. */
+    private static long clock() {
+        return java.lang.management.ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime();
+    }
+
+    /**
+     * With {@code -Ddeltagrad.step.profile=true}, one line per stage: the calling thread's CPU milliseconds in its
+     * forward and backward since the last call (which resets them; run on one thread to see whole stages); else "".
+     */
+    public String profile() {
+        StringBuilder out = new StringBuilder();
+        for (Stage s : stages) {
+            if (!PROFILE) break;
+            out.append(String.format(java.util.Locale.ROOT, "%3d %-16s forward %9.1f ms  backward %9.1f ms%n", s.index, s.getClass().getSimpleName(),
+                    s.forwardNanos / 1e6, s.backwardNanos / 1e6));
+            s.forwardNanos = 0;
+            s.backwardNanos = 0;
+        }
+        return out.toString();
     }
 
     @Override
@@ -302,6 +391,8 @@ public final class CompiledStep implements TrainingStep {
     private abstract class Stage {
         final int index;
         final int width;
+        long forwardNanos;
+        long backwardNanos;
 
         Stage(int index, int width) {
             this.index = index;
@@ -331,32 +422,80 @@ public final class CompiledStep implements TrainingStep {
         boolean inputGradWanted() {
             return index > firstTrained;
         }
+
+        /** Values per row of the input. */
+        int inWidth() {
+            return width;
+        }
+
+        /** Whether the output is the input's array itself, unchanged (and the gradients likewise). */
+        boolean sharesArrays() {
+            return false;
+        }
+
+        /** Makes the stage's own buffers for n rows. */
+        void allocate(int n) {
+        }
+
+        /** Adds the stage's parameters, in the module's order. */
+        void addParameters(List<Tensor> out) {
+        }
+
+        /** Whether this stage applies the in-place activation that follows it in its own forward (then it will). */
+        boolean fuse(ActivationStage next) {
+            return false;
+        }
     }
 
     /** z = a·Wᵀ + b; backward BP2 (δ·W for the layer below), BP3 and BP4, and the update. */
-    private final class LinearStage extends Stage {
+    /** A layer with a float32 weight and maybe a bias, which applies the in-place activation after it itself. */
+    private abstract class WeightStage extends Stage {
         final Tensor weight;
         final Tensor bias;
-        final int in;
         final float[] w;
         final float[] b;
+        /** The activation that follows in place, applied by this stage's forward (set when the arrays are planned). */
+        ActivationStage activation;
+
+        WeightStage(int index, int width, Tensor weight, Tensor bias) throws NotCompilable {
+            super(index, width);
+            if (weight.dtype() != DType.FLOAT32 || (bias != null && bias.dtype() != DType.FLOAT32)) {
+                throw new NotCompilable("layer " + index + " is " + weight.dtype() + ", not float32");
+            }
+            this.weight = weight;
+            this.bias = bias;
+            this.w = TensorMemory.floats(weight);
+            this.b = bias == null ? null : TensorMemory.floats(bias);
+        }
+
+        @Override
+        void addParameters(List<Tensor> out) {
+            out.add(weight);
+            if (bias != null) out.add(bias);
+        }
+
+        @Override
+        boolean fuse(ActivationStage next) {
+            activation = next;
+            return true;
+        }
+
+        @Override
+        boolean elementwise() {
+            return false;
+        }
+    }
+
+    private final class LinearStage extends WeightStage {
+        final int in;
         final float[] gw;
         final float[] gb;
         final Tensor gwTensor;
         final Tensor gbTensor;
-        /** The activation that follows in place, applied by this stage's forward (set when the arrays are planned). */
-        ActivationStage activation;
 
         LinearStage(int index, Linear lin) throws NotCompilable {
-            super(index, lin.outFeatures());
-            this.weight = lin.weight();
-            this.bias = lin.bias();
+            super(index, lin.outFeatures(), lin.weight(), lin.bias());
             this.in = lin.inFeatures();
-            if (weight.dtype() != DType.FLOAT32 || (bias != null && bias.dtype() != DType.FLOAT32)) {
-                throw new NotCompilable("layer " + index + " is " + weight.dtype() + ", not float32");
-            }
-            this.w = TensorMemory.floats(weight);
-            this.b = bias == null ? null : TensorMemory.floats(bias);
             boolean folded = foldedWeightDecay >= 0;
             this.gw = folded ? null : new float[width * in];
             this.gwTensor = folded ? null : Tensor.of(gw, width, in);
@@ -364,14 +503,9 @@ public final class CompiledStep implements TrainingStep {
             this.gbTensor = bias == null ? null : Tensor.of(gb, width);
         }
 
-        void addParameters(List<Tensor> out) {
-            out.add(weight);
-            if (bias != null) out.add(bias);
-        }
-
         @Override
-        boolean elementwise() {
-            return false;
+        int inWidth() {
+            return in;
         }
 
         @Override
@@ -430,6 +564,10 @@ public final class CompiledStep implements TrainingStep {
     /** ReLU, sigmoid or tanh; backward multiplies by f′ computed from the output. */
     private final class ActivationStage extends Stage {
         final Unary op;
+        /** Applied by the layer before, over the values its product just wrote. */
+        boolean fused;
+        /** Its backward is done by the max pooling after it. */
+        boolean absorbed;
 
         ActivationStage(int index, int width, Unary op) {
             super(index, width);
@@ -443,13 +581,14 @@ public final class CompiledStep implements TrainingStep {
 
         @Override
         void forward(int n) {
-            if (stages.get(index - 1) instanceof LinearStage l && l.activation == this) return; // done there
+            if (fused) return; // done by the layer before
             float[] x = acts[index], y = acts[index + 1];
             Parallel.forRange(n * width, GRAIN, (from, to) -> Elementwise.unary(op, 0, 0, x, from, y, from, to - from));
         }
 
         @Override
         void backward(int n) {
+            if (absorbed) return;
             float[] g = grads[index + 1], s = acts[index + 1], o = grads[index];
             // ReLU's mask from its output: relu(z) > 0 exactly when z > 0, so the eager rule's kernel applies as it is.
             Elementwise.ActivationBackward f = switch (op) {
@@ -535,11 +674,222 @@ public final class CompiledStep implements TrainingStep {
         }
 
         @Override
+        boolean sharesArrays() {
+            return true;
+        }
+
+        @Override
         void forward(int n) {
         }
 
         @Override
         void backward(int n) {
+        }
+    }
+
+    /** Unflatten (rows to CNHW images) or Flatten (CNHW images to rows); with one channel the two orders coincide. */
+    private final class LayoutStage extends Stage {
+        final int channels;
+        final int plane;
+        final boolean toImages;
+
+        LayoutStage(int index, int[] image, boolean toImages) {
+            super(index, image[0] * image[1] * image[2]);
+            this.channels = image[0];
+            this.plane = image[1] * image[2];
+            this.toImages = toImages;
+        }
+
+        @Override
+        boolean sharesArrays() {
+            return channels == 1;
+        }
+
+        @Override
+        boolean elementwise() {
+            return false;
+        }
+
+        @Override
+        void forward(int n) {
+            if (channels > 1) permute(acts[index], acts[index + 1], n, toImages);
+        }
+
+        @Override
+        void backward(int n) {
+            if (channels > 1) permute(grads[index + 1], grads[index], n, !toImages);
+        }
+
+        /** Rows [N][C][P] to images [C][N][P], or back. */
+        private void permute(float[] from, float[] to, int n, boolean rowsToImages) {
+            for (int i = 0; i < n; i++) {
+                for (int c = 0; c < channels; c++) {
+                    int row = (i * channels + c) * plane, img = (c * n + i) * plane;
+                    if (rowsToImages) System.arraycopy(from, row, to, img, plane); else System.arraycopy(from, img, to, row, plane);
+                }
+            }
+        }
+    }
+
+    /**
+     * Conv2d on CNHW images through {@link Conv.Plan}: forward W·cols + b into the output (its CNHW layout), the
+     * activation fused; backward the bias gradient, dW = g·colsᵀ with the forward's cols, and dx when wanted.
+     */
+    private final class ConvStage extends WeightStage {
+        final int[] inShape;
+        final int[] outShape;
+        final int out;
+        final int kernel;
+        final int stride;
+        final int padding;
+        final float[] gw;
+        final float[] gb;
+        final Tensor gwTensor;
+        final Tensor gbTensor;
+        Conv.Plan plan;
+
+        ConvStage(int index, Conv2d conv, int[] in) throws NotCompilable {
+            super(index, outWidth(conv, in), conv.weight(), conv.bias());
+            if (weight.shape(1) != in[0]) {
+                throw new NotCompilable("layer " + index + " (Conv2d) takes " + weight.shape(1) + " channels, but gets " + in[0]);
+            }
+            this.inShape = in.clone();
+            this.out = weight.shape(0);
+            this.kernel = weight.shape(2);
+            this.stride = conv.stride();
+            this.padding = conv.padding();
+            this.outShape = new int[] {out, (in[1] + 2 * padding - kernel) / stride + 1, (in[2] + 2 * padding - kernel) / stride + 1};
+            this.gw = new float[w.length];
+            this.gwTensor = Tensor.of(gw, weight.shape());
+            this.gb = bias == null ? null : new float[out];
+            this.gbTensor = bias == null ? null : Tensor.of(gb, out);
+        }
+
+        private static int outWidth(Conv2d conv, int[] in) throws NotCompilable {
+            int k = conv.weight().shape(2), p = conv.padding(), s = conv.stride();
+            if (k > in[1] + 2 * p || k > in[2] + 2 * p) {
+                throw new NotCompilable("a " + k + "x" + k + " Conv2d does not fit its " + in[1] + "x" + in[2] + " input padded by " + p);
+            }
+            return conv.weight().shape(0) * ((in[1] + 2 * p - k) / s + 1) * ((in[2] + 2 * p - k) / s + 1);
+        }
+
+        @Override
+        int inWidth() {
+            return inShape[0] * inShape[1] * inShape[2];
+        }
+
+        @Override
+        boolean needsInput() {
+            return true; // the weight gradient builds its im2col matrices again, chunk by chunk
+        }
+
+        /** The kernel for a batch of n images (the last batch of an epoch may be smaller). */
+        private Conv.Plan plan(int n) {
+            if (plan == null || plan.n != n) plan = new Conv.Plan(n, inShape[0], inShape[1], inShape[2], out, kernel, kernel, stride, padding);
+            return plan;
+        }
+
+        @Override
+        void forward(int n) {
+            float[] y = acts[index + 1];
+            int plane = inShape[1] * inShape[2];
+            plan(n).forward(acts[index], 0, plane, n * plane, w, 0, b, 0, y);
+            if (activation != null) Parallel.forRange(n * width, GRAIN, (from, to) -> Elementwise.unary(activation.op, 0, 0, y, from, y, from, to - from));
+        }
+
+        @Override
+        void backward(int n) {
+            float[] g = grads[index + 1];
+            Conv.Plan p = plan(n);
+            int plane = inShape[1] * inShape[2];
+            if (inputGradWanted()) p.inputGrad(g, 0, w, 0, grads[index], 0, plane, n * plane);
+            if (gb != null) {
+                // As the eager g.sum(0, 2, 3) over NCHW: per (image, channel, output row) a float64 sum, added in that order.
+                int positions = p.oh * p.ow, ld = n * positions, oh = p.oh, ow = p.ow;
+                Parallel.forRange(out, Math.max(1, GRAIN / ld), (from, to) -> {
+                    for (int o = from; o < to; o++) {
+                        float acc = 0f;
+                        for (int i = 0; i < n; i++) {
+                            for (int r = 0, at = o * ld + i * positions; r < oh; r++, at += ow) {
+                                double row = 0;
+                                for (int j = 0; j < ow; j++) row += g[at + j];
+                                acc += (float) row;
+                            }
+                        }
+                        gb[o] = acc;
+                    }
+                });
+                bias.setGrad(gbTensor);
+            }
+            p.weightGrad(acts[index], 0, plane, n * plane, g, 0, gw, 0);
+            weight.setGrad(gwTensor);
+        }
+    }
+
+    /** MaxPool2d (keeping each window's argmax) or AvgPool2d, plane by plane: the same loops as the eager ops. */
+    private final class PoolStage extends Stage {
+        final int[] inShape;
+        final int[] outShape;
+        final int kernel;
+        final int stride;
+        final boolean max;
+        final int[] map;
+        double[] argmax;
+        /** The ReLU before a max pooling, whose backward this stage's backward does (set when the arrays are planned). */
+        ActivationStage relu;
+
+        PoolStage(int index, int[] in, int kernel, int stride, boolean max) throws NotCompilable {
+            super(index, in[0] * ((in[1] - kernel) / stride + 1) * ((in[2] - kernel) / stride + 1));
+            if (kernel > in[1] || kernel > in[2]) {
+                throw new NotCompilable("a " + kernel + "x" + kernel + " pooling window is larger than its " + in[1] + "x" + in[2] + " input");
+            }
+            this.inShape = in.clone();
+            this.outShape = new int[] {in[0], (in[1] - kernel) / stride + 1, (in[2] - kernel) / stride + 1};
+            this.kernel = kernel;
+            this.stride = stride;
+            this.max = max;
+            this.map = Conv.windowMap(in[1], in[2], kernel, stride, outShape[1], outShape[2]);
+        }
+
+        @Override
+        int inWidth() {
+            return inShape[0] * inShape[1] * inShape[2];
+        }
+
+        @Override
+        boolean elementwise() {
+            return false;
+        }
+
+        @Override
+        void allocate(int n) {
+            argmax = max ? new double[n * width] : null;
+        }
+
+        @Override
+        void forward(int n) {
+            float[] x = acts[index], y = acts[index + 1];
+            int inPlane = inShape[1] * inShape[2], outPlane = outShape[1] * outShape[2], kk = kernel * kernel;
+            Parallel.forRange(n * inShape[0], Math.max(1, GRAIN / inPlane), (from, to) -> {
+                for (int p = from; p < to; p++) {
+                    if (max) Conv.maxPool(inShape[2], kernel, stride, outShape[1], outShape[2], x, p * inPlane, y, p * outPlane, argmax);
+                    else Conv.avgPool(map, kk, x, p * inPlane, y, p * outPlane);
+                }
+            });
+        }
+
+        @Override
+        void backward(int n) {
+            float[] g = grads[index + 1], dx = grads[index], s = acts[index];
+            int inPlane = inShape[1] * inShape[2], outPlane = outShape[1] * outShape[2], kk = kernel * kernel;
+            Parallel.forRange(n * inShape[0], Math.max(1, GRAIN / inPlane), (from, to) -> {
+                java.util.Arrays.fill(dx, from * inPlane, to * inPlane, 0f);
+                for (int p = from; p < to; p++) {
+                    if (relu != null) Conv.maxPoolReluBackward(argmax, p * outPlane, outPlane, g, p * outPlane, s, dx, p * inPlane);
+                    else if (max) Conv.maxPoolBackward(argmax, p * outPlane, outPlane, g, p * outPlane, dx, p * inPlane);
+                    else Conv.avgPoolBackward(map, kk, g, p * outPlane, dx, p * inPlane);
+                }
+            });
         }
     }
 }

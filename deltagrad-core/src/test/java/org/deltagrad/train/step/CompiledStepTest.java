@@ -66,7 +66,7 @@ class CompiledStepTest {
         return net;
     }
 
-    private static Optimizer optimizer(String name, List<Tensor> params, double lr, double wd) {
+    static Optimizer optimizer(String name, List<Tensor> params, double lr, double wd) {
         return switch (name) {
             case "sgd" -> new SGD(params, lr, 0, 0, false, wd);
             case "momentum" -> new SGD(params, lr, 0.9, 0, false, wd);
@@ -79,10 +79,10 @@ class CompiledStepTest {
     }
 
     /** What two runs ended with: every step's loss and correct count, and the parameters. */
-    private record Run(double[] losses, int[] correct, List<float[]> params) {}
+    record Run(double[] losses, int[] correct, List<float[]> params) {}
 
     /** The eager and the compiled run of one configuration, side by side on the same batches. */
-    private record Pair(Run eager, Run compiled, String what) {
+    record Pair(Run eager, Run compiled, String what) {
         void assertSameBits() {
             assertArrayEquals(eager.losses, compiled.losses, what + ": losses");
             assertArrayEquals(eager.correct, compiled.correct, what + ": correct counts");
@@ -104,10 +104,10 @@ class CompiledStepTest {
     }
 
     /** One configuration: a model maker, the loss, the optimiser and its settings. */
-    private record Config(Supplier<Sequential> model, LossKind loss, String optimizer, double lr, double wd, double clip,
+    record Config(Supplier<Sequential> model, LossKind loss, String optimizer, double lr, double wd, double clip,
                           int batch, String what) {}
 
-    private static Pair run(Dataset data, Config c) {
+    static Pair run(Dataset data, Config c) {
         Sequential eagerModel = c.model.get(), compiledModel = c.model.get();
         Optimizer eagerOpt = optimizer(c.optimizer, eagerModel.parameters(), c.lr, c.wd);
         Optimizer compiledOpt = optimizer(c.optimizer, compiledModel.parameters(), c.lr, c.wd);
