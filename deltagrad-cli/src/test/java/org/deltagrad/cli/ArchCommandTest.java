@@ -109,7 +109,7 @@ class ArchCommandTest {
     void badArchitecturesAreUsageErrorsNamingTheLayer() {
         Object[][] cases = {
             {"--arch: 'conv6x' (layer 1): expected conv<C>x<K>[s<S>][p<P>], e.g. conv16x5 or conv32x3s1p1", "--arch", "conv6x"},
-            {"--arch: 'conv6x5' (layer 1) would shrink the image below 1x1: its input from the input is [1, 4, 4], and a 5x5 kernel "
+            {"--arch: 'conv6x5' (layer 1) would shrink the image below 1x1: its input, the data, is [1, 4, 4], and a 5x5 kernel "
                     + "with padding 0 needs at least 5x5", "--arch", "conv6x5"},
             {"--arch and --layers both describe the model; give one (--layers 8,4 is --arch fc8,fc4)", "--arch", "fc8", "--layers", "8,4"},
         };
@@ -121,7 +121,7 @@ class ArchCommandTest {
         }
         Cli.Result spirals = Cli.run("train", "--arch", "conv4x3", "--out", tmp.resolve("s"));
         assertEquals(2, spirals.exit(), spirals.toString());
-        assertEquals("deltagrad: --arch: 'conv4x3' (layer 1) needs an image [C, H, W], but its input from the input is flat [2] "
+        assertEquals("deltagrad: --arch: 'conv4x3' (layer 1) needs an image [C, H, W], but its input, the data, is flat [2] "
                 + "(the data have no image shape) (see 'deltagrad train --help')", spirals.oneErrorLine());
         Cli.Result bench = Cli.run("bench", "train", "--arch", "fc4", "--layers", "4");
         assertEquals(2, bench.exit(), bench.toString());

@@ -227,7 +227,7 @@ public final class Architecture {
             int[] s = shape.clone();
             out.add(new Planned(new Stage("Unflatten", "", s, 0, 0), Map.of(), (rng, init, seed) -> new Unflatten(s)));
         }
-        String after = "the input"; // what the next layer's input comes from, for messages
+        String after = null; // the layer the next one's input comes from, for messages (null: the data)
         for (int i = 0; i < layers.size(); i++) {
             Layer layer = layers.get(i);
             String where = "'" + layer.token() + "' (layer " + (i + 1) + ")";
@@ -237,7 +237,7 @@ public final class Architecture {
                 int h = convolved(shape[1], c.kernel(), c.stride(), c.padding()), w = convolved(shape[2], c.kernel(), c.stride(), c.padding());
                 if (h < 1 || w < 1) {
                     int least = c.kernel() - 2 * c.padding();
-                    throw new IllegalArgumentException(where + " would shrink the image below 1x1: its input from " + after + " is "
+                    throw new IllegalArgumentException(where + " would shrink the image below 1x1: " + inputFrom(after) + " is "
                             + Arrays.toString(shape) + ", and a " + c.kernel() + "x" + c.kernel() + " kernel with padding "
                             + c.padding() + " needs at least " + least + "x" + least);
                 }
@@ -258,7 +258,7 @@ public final class Architecture {
             } else if (layer instanceof Pool p) {
                 requireImage(shape, where, after);
                 if (shape[1] < p.kernel() || shape[2] < p.kernel()) {
-                    throw new IllegalArgumentException(where + " would shrink the image below 1x1: its input from " + after + " is "
+                    throw new IllegalArgumentException(where + " would shrink the image below 1x1: " + inputFrom(after) + " is "
                             + Arrays.toString(shape) + ", smaller than its " + p.kernel() + "x" + p.kernel() + " window");
                 }
                 shape = new int[] {shape[0], convolved(shape[1], p.kernel(), p.kernel(), 0), convolved(shape[2], p.kernel(), p.kernel(), 0)};
@@ -295,10 +295,14 @@ public final class Architecture {
         return span < 0 ? 0 : (int) (span / stride + 1);
     }
 
+    private static String inputFrom(String layer) {
+        return layer == null ? "its input, the data," : "its input from " + layer;
+    }
+
     private static void requireImage(int[] shape, String where, String after) {
         if (shape.length != 3) {
-            throw new IllegalArgumentException(where + " needs an image [C, H, W], but its input from " + after + " is flat "
-                    + Arrays.toString(shape) + (after.equals("the input") ? " (the data have no image shape)"
+            throw new IllegalArgumentException(where + " needs an image [C, H, W], but " + inputFrom(after) + " is flat "
+                    + Arrays.toString(shape) + (after == null ? " (the data have no image shape)"
                     : "; convolutions and pooling go before the fc layers"));
         }
     }

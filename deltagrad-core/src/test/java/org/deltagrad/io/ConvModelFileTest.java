@@ -109,7 +109,7 @@ class ConvModelFileTest {
                 loadWithLayers("\"conv4x3\""));
         assertEquals(where + "\"layers\": expected an array of layers such as [\"conv16x5\", \"maxpool2\", \"fc100\"], found an array of 2",
                 loadWithLayers("[\"conv4x3,fc2\", 7]"));
-        assertEquals(file() + ": architecture: 'conv4x9' (layer 1) would shrink the image below 1x1: its input from the input is "
+        assertEquals(file() + ": architecture: 'conv4x9' (layer 1) would shrink the image below 1x1: its input, the data, is "
                 + "[1, 8, 8], and a 9x9 kernel with padding 0 needs at least 9x9", loadWithLayers("[\"conv4x9\"]"));
         for (String m : List.of(loadWithLayers("[\"conv4x\"]"), loadWithLayers("[\"conv4x9\"]"))) assertFalse(m.contains("\n"), m);
     }

@@ -170,7 +170,7 @@ class ArchitectureTest {
         Map<String, String> cases = new LinkedHashMap<>();
         cases.put("conv16x5,maxpool2,conv32x5,maxpool2,conv64x5", "'conv64x5' (layer 5) would shrink the image below 1x1: its input "
                 + "from 'maxpool2' (layer 4) is [32, 4, 4], and a 5x5 kernel with padding 0 needs at least 5x5");
-        cases.put("conv8x29", "'conv8x29' (layer 1) would shrink the image below 1x1: its input from the input is [1, 28, 28], "
+        cases.put("conv8x29", "'conv8x29' (layer 1) would shrink the image below 1x1: its input, the data, is [1, 28, 28], "
                 + "and a 29x29 kernel with padding 0 needs at least 29x29");
         cases.put("maxpool16,maxpool2", "'maxpool2' (layer 2) would shrink the image below 1x1: its input from 'maxpool16' (layer 1) "
                 + "is [1, 1, 1], smaller than its 2x2 window");
@@ -184,7 +184,7 @@ class ArchitectureTest {
         }
         IllegalArgumentException flat = assertThrows(IllegalArgumentException.class,
                 () -> new Architecture(2, null, Architecture.parse("conv4x3"), 3, Activation.RELU, false, null));
-        assertEquals("'conv4x3' (layer 1) needs an image [C, H, W], but its input from the input is flat [2] (the data have no image shape)",
+        assertEquals("'conv4x3' (layer 1) needs an image [C, H, W], but its input, the data, is flat [2] (the data have no image shape)",
                 flat.getMessage());
         IllegalArgumentException huge = assertThrows(IllegalArgumentException.class, () -> fashion("fc3000000"));
         assertTrue(huge.getMessage().startsWith("'fc3000000' (layer 1): its weight would have 2352000000 elements"), huge.getMessage());
