@@ -190,8 +190,20 @@ public final class Conv {
                 } else if (stride == 1) {
                     // Rows are short (8-24 here): plain loops beat calls to fill and arraycopy.
                     for (int ox = 0; ox < lo; ox++) cols[dst + ox] = 0f;
-                    for (int ox = lo, src = base + iy * w - pad + kj; ox < hi; ox++) cols[dst + ox] = x[src + ox];
-                    for (int ox = hi; ox < ow; ox++) cols[dst + ox] = 0f;
+                    int ox = lo, src = base + iy * w - pad + kj;
+                    // Eight at a time, as in scatter: C2 packs these into one AVX2 move.
+                    for (; ox + 7 < hi; ox += 8) {
+                        cols[dst + ox] = x[src + ox];
+                        cols[dst + ox + 1] = x[src + ox + 1];
+                        cols[dst + ox + 2] = x[src + ox + 2];
+                        cols[dst + ox + 3] = x[src + ox + 3];
+                        cols[dst + ox + 4] = x[src + ox + 4];
+                        cols[dst + ox + 5] = x[src + ox + 5];
+                        cols[dst + ox + 6] = x[src + ox + 6];
+                        cols[dst + ox + 7] = x[src + ox + 7];
+                    }
+                    for (; ox < hi; ox++) cols[dst + ox] = x[src + ox];
+                    for (ox = hi; ox < ow; ox++) cols[dst + ox] = 0f;
                 } else {
                     for (int ox = 0, src = base + iy * w; ox < ow; ox++) {
                         int ix = ox * stride - pad + kj;
@@ -209,7 +221,19 @@ public final class Conv {
                 if (iy < 0 || iy >= h) continue;
                 int at = base + iy * w - pad + kj;
                 if (stride == 1) {
-                    for (int ox = lo; ox < hi; ox++) dx[at + ox] += cols[src + ox];
+                    int ox = lo;
+                    // Eight at a time: C2 packs these into one AVX2 add, but leaves a plain loop of 8 scalar.
+                    for (; ox + 7 < hi; ox += 8) {
+                        dx[at + ox] += cols[src + ox];
+                        dx[at + ox + 1] += cols[src + ox + 1];
+                        dx[at + ox + 2] += cols[src + ox + 2];
+                        dx[at + ox + 3] += cols[src + ox + 3];
+                        dx[at + ox + 4] += cols[src + ox + 4];
+                        dx[at + ox + 5] += cols[src + ox + 5];
+                        dx[at + ox + 6] += cols[src + ox + 6];
+                        dx[at + ox + 7] += cols[src + ox + 7];
+                    }
+                    for (; ox < hi; ox++) dx[at + ox] += cols[src + ox];
                 } else {
                     for (int ox = 0; ox < ow; ox++) {
                         int ix = ox * stride - pad + kj;
