@@ -191,7 +191,7 @@ public final class Conv {
                     // Rows are short (8-24 here): plain loops beat calls to fill and arraycopy.
                     for (int ox = 0; ox < lo; ox++) cols[dst + ox] = 0f;
                     int ox = lo, src = base + iy * w - pad + kj;
-                    // Eight at a time, as in scatter: C2 packs these into one AVX2 move.
+                    // Eight at a time, as in scatter: C2 packs the eight statements into one vector move (docs/PERFORMANCE.md).
                     for (; ox + 7 < hi; ox += 8) {
                         cols[dst + ox] = x[src + ox];
                         cols[dst + ox + 1] = x[src + ox + 1];
@@ -222,7 +222,7 @@ public final class Conv {
                 int at = base + iy * w - pad + kj;
                 if (stride == 1) {
                     int ox = lo;
-                    // Eight at a time: C2 packs these into one AVX2 add, but leaves a plain loop of 8 scalar.
+                    // Eight at a time: C2 packs the eight statements into one vector add, but leaves a plain loop of 8 scalar.
                     for (; ox + 7 < hi; ox += 8) {
                         dx[at + ox] += cols[src + ox];
                         dx[at + ox + 1] += cols[src + ox + 1];
@@ -242,6 +242,26 @@ public final class Conv {
                 }
             }
         }
+    }
+
+    /**
+     * The bias gradient of a convolution whose output gradient g is in CNHW order ([out][n][oh][ow]): gb[o] sums
+     * channel o as the eager {@code g.sum(0, 2, 3)} does over NCHW, a float64 sum per (image, output row) added in
+     * float in that order, so both steps have the same bits. Channels in ranges on the pool.
+     */
+    public static void biasGradCnhw(float[] g, int out, int n, int oh, int ow, float[] gb, int grain) {
+        int positions = oh * ow, ld = n * positions;
+        Parallel.forRange(out, Math.max(1, grain / ld), (from, to) -> {
+            for (int o = from; o < to; o++) {
+                float acc = 0f;
+                for (int at = o * ld, end = at + ld; at < end; at += ow) {
+                    double row = 0;
+                    for (int j = 0; j < ow; j++) row += g[at + j];
+                    acc += (float) row;
+                }
+                gb[o] = acc;
+            }
+        });
     }
 
     /** For each output position of one [h, w] plane (row-major), the k² plane offsets of its window, row by row. */

@@ -804,21 +804,7 @@ public final class CompiledStep implements TrainingStep {
             int plane = inShape[1] * inShape[2];
             if (inputGradWanted()) p.inputGrad(g, 0, w, 0, grads[index], 0, plane, n * plane);
             if (gb != null) {
-                // As the eager g.sum(0, 2, 3) over NCHW: per (image, channel, output row) a float64 sum, added in that order.
-                int positions = p.oh * p.ow, ld = n * positions, oh = p.oh, ow = p.ow;
-                Parallel.forRange(out, Math.max(1, GRAIN / ld), (from, to) -> {
-                    for (int o = from; o < to; o++) {
-                        float acc = 0f;
-                        for (int i = 0; i < n; i++) {
-                            for (int r = 0, at = o * ld + i * positions; r < oh; r++, at += ow) {
-                                double row = 0;
-                                for (int j = 0; j < ow; j++) row += g[at + j];
-                                acc += (float) row;
-                            }
-                        }
-                        gb[o] = acc;
-                    }
-                });
+                Conv.biasGradCnhw(g, out, n, p.oh, p.ow, gb, GRAIN);
                 bias.setGrad(gbTensor);
             }
             p.weightGrad(acts[index], 0, plane, n * plane, g, 0, gw, 0);
@@ -833,6 +819,7 @@ public final class CompiledStep implements TrainingStep {
         final int kernel;
         final int stride;
         final boolean max;
+        /** Average pooling's window offsets (null for max pooling). */
         final int[] map;
         double[] argmax;
         /** The ReLU before a max pooling, whose backward this stage's backward does (set when the arrays are planned). */
@@ -848,7 +835,7 @@ public final class CompiledStep implements TrainingStep {
             this.kernel = kernel;
             this.stride = stride;
             this.max = max;
-            this.map = Conv.windowMap(in[1], in[2], kernel, stride, outShape[1], outShape[2]);
+            this.map = max ? null : Conv.windowMap(in[1], in[2], kernel, stride, outShape[1], outShape[2]); // max pooling reads its windows directly
         }
 
         @Override
