@@ -34,7 +34,7 @@ import picocli.CommandLine.Spec;
  * {@code --master} and {@code --partitions}, the same progress lines and the same model file.
  */
 @Command(name = "spark-train", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Train a multilayer perceptron by synchronous data-parallel backpropagation on Apache Spark.",
+        description = {"Train a multilayer perceptron (--layers) or a convolutional network (--arch) by synchronous data-parallel backpropagation on Apache Spark.",
                 "Same flags and same result as 'deltagrad train' (bit for bit with one partition)."})
 public final class SparkTrain implements Callable<Integer> {
     @Spec
